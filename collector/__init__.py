@@ -1,0 +1,1 @@
+"""The spanscope collector: OTLP ingest, normalisation, pricing, storage and the query API."""

@@ -1,0 +1,63 @@
+"""Collector settings, read once from the environment and overridable by the CLI."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path(".spanscope")
+    clickhouse_url: str | None = None
+    cluster: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 4318
+    project: str = "default"
+    retention_days: int = 30
+    max_body_bytes: int = 16 * 1024 * 1024
+    max_attribute_bytes: int = 64 * 1024
+    max_attributes: int = 256
+    max_content_bytes: int = 1024 * 1024
+    max_clock_skew_s: int = 7 * 24 * 3600
+    max_future_s: int = 3600
+    wal_segment_bytes: int = 64 * 1024 * 1024
+    wal_max_backlog_bytes: int = 2 * 1024 * 1024 * 1024
+    batch_max_rows: int = 50_000
+    batch_max_bytes: int = 64 * 1024 * 1024
+    batch_interval_s: float = 1.0
+    price_file: Path | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        price = os.environ.get("SPANSCOPE_PRICE_FILE")
+        return cls(
+            data_dir=Path(os.environ.get("SPANSCOPE_DATA_DIR", ".spanscope")),
+            clickhouse_url=os.environ.get("SPANSCOPE_CLICKHOUSE_URL") or None,
+            cluster=os.environ.get("SPANSCOPE_CLICKHOUSE_CLUSTER") or None,
+            host=os.environ.get("SPANSCOPE_HOST", "127.0.0.1"),
+            port=_env_int("SPANSCOPE_PORT", 4318),
+            project=os.environ.get("SPANSCOPE_PROJECT", "default"),
+            retention_days=_env_int("SPANSCOPE_RETENTION_DAYS", 30),
+            max_body_bytes=_env_int("SPANSCOPE_MAX_BODY_BYTES", 16 * 1024 * 1024),
+            wal_max_backlog_bytes=_env_int("SPANSCOPE_WAL_MAX_BACKLOG_BYTES", 2 * 1024 * 1024 * 1024),
+            price_file=Path(price) if price else None,
+        )
+
+    def with_overrides(self, **changes: object) -> Settings:
+        clean = {k: v for k, v in changes.items() if v is not None}
+        if "data_dir" in clean:
+            clean["data_dir"] = Path(str(clean["data_dir"]))
+        return replace(self, **clean)  # type: ignore[arg-type]

@@ -1,0 +1,152 @@
+"""ClickHouse access through clickhouse-connect: embedded chDB or a server, one set of SQL.
+
+One client per thread: chDB handles serialise calls per client and HTTP clients with session ids
+are not safe for concurrent queries, so each thread that touches storage gets its own client.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import clickhouse_connect
+from clickhouse_connect.driver.client import Client
+
+from spanscope.schemas.ddl import migrations
+
+log = logging.getLogger("spanscope.storage")
+
+
+class StorageError(RuntimeError):
+    """ClickHouse could not be reached or refused a statement."""
+
+
+class Storage:
+    """Thread-safe access to the spanscope database."""
+
+    def __init__(self, clickhouse_url: str | None, data_dir: Path, cluster: str | None = None) -> None:
+        self.url = clickhouse_url
+        self.cluster = cluster
+        self.embedded = not clickhouse_url
+        self.chdb_path = (data_dir / "chdb").resolve()
+        self.database = "spanscope"
+        if clickhouse_url:
+            parsed = urlparse(clickhouse_url)
+            if parsed.scheme not in ("http", "https"):
+                raise StorageError(f"SPANSCOPE_CLICKHOUSE_URL must be http(s)://…, got {clickhouse_url!r}")
+            db = parsed.path.strip("/")
+            if db:
+                self.database = db
+        else:
+            self.chdb_path.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._clients: list[Client] = []
+        self._lock = threading.Lock()
+
+    def _new_client(self) -> Client:
+        if self.embedded:
+            return clickhouse_connect.get_client(interface="chdb", path=str(self.chdb_path))
+        parsed = urlparse(self.url or "")
+        return clickhouse_connect.get_client(
+            host=parsed.hostname or "127.0.0.1",
+            port=parsed.port or (8443 if parsed.scheme == "https" else 8123),
+            username=unquote(parsed.username or "default"),
+            password=unquote(parsed.password or ""),
+            secure=parsed.scheme == "https",
+            autogenerate_session_id=False,
+            connect_timeout=5,
+            send_receive_timeout=60,
+        )
+
+    @property
+    def client(self) -> Client:
+        c: Client | None = getattr(self._local, "client", None)
+        if c is None:
+            try:
+                c = self._new_client()
+            except Exception as exc:  # connection refused, bad credentials, engine lock
+                raise StorageError(f"cannot connect to ClickHouse: {exc}") from exc
+            self._local.client = c
+            with self._lock:
+                self._clients.append(c)
+        return c
+
+    def table(self, name: str) -> str:
+        return f"{self.database}.{name}"
+
+    def migrate(self) -> list[int]:
+        """Applies pending migrations; safe to run at every start and from several collectors."""
+        on_cluster = f" ON CLUSTER '{self.cluster}'" if self.cluster else ""
+        c = self.client
+        c.command(f"CREATE DATABASE IF NOT EXISTS {self.database}{on_cluster}")
+        c.command(
+            f"CREATE TABLE IF NOT EXISTS {self.database}.schema_migrations{on_cluster} "
+            "(version UInt32, name String, applied_at DateTime DEFAULT now()) "
+            "ENGINE = MergeTree ORDER BY version"
+        )
+        done = {int(r[0]) for r in c.query(f"SELECT version FROM {self.database}.schema_migrations").result_rows}
+        applied = []
+        for m in migrations(self.database, self.cluster):
+            if m.version in done:
+                continue
+            for stmt in m.statements:
+                c.command(stmt)
+            c.insert(f"{self.database}.schema_migrations", [[m.version, m.name]], column_names=["version", "name"])
+            applied.append(m.version)
+            log.info("applied migration %s", m.name)
+        return applied
+
+    def insert_json_rows(self, table: str, payload: bytes, dedup_token: str | None = None) -> None:
+        """Inserts newline-separated JSON rows; the token makes a replayed batch a no-op."""
+        settings: dict[str, Any] = {"async_insert": 0, "input_format_skip_unknown_fields": 1}
+        if dedup_token:
+            settings["insert_deduplication_token"] = dedup_token
+        self.client.raw_insert(self.table(table), None, payload, fmt="JSONEachRow", settings=settings)
+
+    def query(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in self.client.query(sql, parameters=parameters or {}).result_rows]
+
+    def query_dicts(self, sql: str, parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        res = self.client.query(sql, parameters=parameters or {})
+        names = res.column_names
+        return [dict(zip(names, row, strict=True)) for row in res.result_rows]
+
+    def command(self, sql: str, parameters: dict[str, Any] | None = None) -> Any:
+        return self.client.command(sql, parameters=parameters or {})
+
+    def ping(self) -> bool:
+        try:
+            return self.client.command("SELECT 1") == 1
+        except Exception:
+            self._local.client = None
+            return False
+
+    def wait_ready(self, timeout_s: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not self.ping():
+            if time.monotonic() > deadline:
+                raise StorageError(f"ClickHouse at {self.url} did not answer within {timeout_s:.0f}s")
+            time.sleep(0.5)
+
+    def close(self) -> None:
+        with self._lock:
+            for c in self._clients:
+                try:
+                    c.close()
+                except Exception:
+                    log.debug("closing a ClickHouse client failed", exc_info=True)
+            self._clients.clear()
+        self._local = threading.local()
+
+
+def columns_of(storage: Storage, table: str) -> Sequence[str]:
+    rows = storage.query(
+        "SELECT name FROM system.columns WHERE database = {db:String} AND table = {t:String} ORDER BY position",
+        {"db": storage.database, "t": table},
+    )
+    return [r[0] for r in rows]

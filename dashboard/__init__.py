@@ -1,0 +1,1 @@
+"""The spanscope dashboard: Streamlit pages that read only through the collector API."""
