@@ -54,6 +54,8 @@ class Settings:
             max_body_bytes=_env_int("SPANSCOPE_MAX_BODY_BYTES", 16 * 1024 * 1024),
             wal_max_backlog_bytes=_env_int("SPANSCOPE_WAL_MAX_BACKLOG_BYTES", 2 * 1024 * 1024 * 1024),
             price_file=Path(price) if price else None,
+            batch_interval_s=float(os.environ.get("SPANSCOPE_BATCH_INTERVAL_S", "1.0")),
+            max_clock_skew_s=_env_int("SPANSCOPE_MAX_PAST_S", 7 * 24 * 3600),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -48,11 +48,12 @@ class Storage:
         self._clients: list[Client] = []
         self._lock = threading.Lock()
 
-    def _new_client(self) -> Client:
+    def _new_client(self, settings: dict[str, Any] | None = None) -> Client:
         if self.embedded:
-            return clickhouse_connect.get_client(interface="chdb", path=str(self.chdb_path))
+            return clickhouse_connect.get_client(interface="chdb", path=str(self.chdb_path), settings=settings)
         parsed = urlparse(self.url or "")
         return clickhouse_connect.get_client(
+            settings=settings,
             host=parsed.hostname or "127.0.0.1",
             port=parsed.port or (8443 if parsed.scheme == "https" else 8123),
             username=unquote(parsed.username or "default"),
@@ -72,6 +73,20 @@ class Storage:
             except Exception as exc:  # connection refused, bad credentials, engine lock
                 raise StorageError(f"cannot connect to ClickHouse: {exc}") from exc
             self._local.client = c
+            with self._lock:
+                self._clients.append(c)
+        return c
+
+    @property
+    def readonly_client(self) -> Client:
+        """A client of its own with readonly=2: user SQL can read and set limits, never write."""
+        c: Client | None = getattr(self._local, "readonly", None)
+        if c is None:
+            try:
+                c = self._new_client({"readonly": 2})
+            except Exception as exc:
+                raise StorageError(f"cannot connect to ClickHouse: {exc}") from exc
+            self._local.readonly = c
             with self._lock:
                 self._clients.append(c)
         return c
@@ -119,11 +134,40 @@ class Storage:
     def command(self, sql: str, parameters: dict[str, Any] | None = None) -> Any:
         return self.client.command(sql, parameters=parameters or {})
 
+    def patch_content(
+        self,
+        trace_ids: list[str],
+        keys: list[str],
+        inputs: list[str],
+        outputs: list[str],
+        finish_reasons: list[list[str]],
+    ) -> None:
+        """Fills empty content of stored spans (lightweight UPDATE: no part rewrite)."""
+        pick = "{%s:Array(%s)}[indexOf({keys:Array(String)}, concat(trace_id, span_id))]"
+        self.command(
+            f"UPDATE {self.table('spans')} SET "
+            f"input = if(input = '', {pick % ('inputs', 'String')}, input), "
+            f"output = if(output = '', {pick % ('outputs', 'String')}, output), "
+            f"finish_reasons = if(empty(finish_reasons), {pick % ('reasons', 'Array(String)')}, finish_reasons) "
+            "WHERE trace_id IN {trace_ids:Array(String)} AND has({keys:Array(String)}, concat(trace_id, span_id))",
+            {"trace_ids": trace_ids, "keys": keys, "inputs": inputs, "outputs": outputs, "reasons": finish_reasons},
+        )
+
+    def reset(self) -> None:
+        """Forgets this thread's client so the next call reconnects (after a failure)."""
+        c = getattr(self._local, "client", None)
+        self._local.client = None
+        if c is not None and not self.embedded:
+            try:
+                c.close()
+            except Exception:
+                log.debug("closing a failed client", exc_info=True)
+
     def ping(self) -> bool:
         try:
             return self.client.command("SELECT 1") == 1
         except Exception:
-            self._local.client = None
+            self.reset()
             return False
 
     def wait_ready(self, timeout_s: float = 30.0) -> None:

@@ -67,4 +67,5 @@ ENGINE = MergeTree
 PARTITION BY toDate(start_time)
 ORDER BY (project_id, toStartOfHour(start_time), kind, service, name, start_time)
 TTL toDateTime(start_time) + toIntervalDay(retention_days)
-SETTINGS non_replicated_deduplication_window = 10000, ttl_only_drop_parts = 0;
+SETTINGS non_replicated_deduplication_window = 10000, enable_block_number_column = 1,
+         enable_block_offset_column = 1;

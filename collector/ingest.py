@@ -1,0 +1,202 @@
+"""The ingest path: validate, normalise and make durable before acknowledging.
+
+Spans are normalised once, on arrival, and the write-ahead log holds the finished JSON rows, so
+the flusher only concatenates log records into ClickHouse inserts and every span is decoded
+exactly once. Message content that instrumentations send as log records is attached to its span
+whichever of the two requests arrives first: content that comes first waits in memory (and in
+`span_content`, for restarts) and is merged when the span arrives; content that comes later is
+applied to the stored span by the flusher.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from spanscope.collector import otlp, wal
+from spanscope.collector.config import Settings
+from spanscope.collector.metrics import CollectorMetrics
+from spanscope.collector.normalize import ContentPatch, NormalizeContext, content_from_logs, merge_content, normalize
+from spanscope.collector.pricing import PriceTable
+
+log = logging.getLogger("spanscope.ingest")
+
+CONTENT_KINDS = frozenset({"generation", "embedding"})
+
+
+class Overloaded(RuntimeError):
+    """Too much in flight: the client should retry after `retry_after` seconds."""
+
+    def __init__(self, message: str, status: int, retry_after: int) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+@dataclass
+class IngestResult:
+    accepted: int
+    rejected: int
+    message: str = ""
+    duplicate: bool = False
+
+
+class _Lru(OrderedDict[Any, Any]):
+    """A bounded mapping that forgets its oldest entries."""
+
+    def __init__(self, capacity: int) -> None:
+        super().__init__()
+        self.capacity = capacity
+
+    def put(self, key: Any, value: Any) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.capacity:
+            self.popitem(last=False)
+
+
+class Ingestor:
+    def __init__(
+        self,
+        settings: Settings,
+        log_: wal.WriteAheadLog,
+        metrics: CollectorMetrics,
+        prices: PriceTable,
+    ) -> None:
+        self.settings = settings
+        self.wal = log_
+        self.metrics = metrics
+        self.limits = otlp.Limits(
+            max_attributes=settings.max_attributes,
+            max_attribute_bytes=settings.max_attribute_bytes,
+            max_content_bytes=settings.max_content_bytes,
+            max_past_s=settings.max_clock_skew_s,
+            max_future_s=settings.max_future_s,
+        )
+        self.prices = prices
+        self._seen_requests: _Lru = _Lru(200_000)
+        self._pending_content: _Lru = _Lru(100_000)  # content that arrived before its span
+        self._inflight_bytes = 0
+        self.max_inflight_bytes = 4 * settings.max_body_bytes * 16
+        for h in log_.scan_hashes():
+            self._seen_requests.put(h, None)
+
+    def context(self, project_id: str | None = None, from_resource: bool = True) -> NormalizeContext:
+        return NormalizeContext(
+            project_id=project_id or self.settings.project,
+            retention_days=self.settings.retention_days,
+            prices=self.prices,
+            project_from_resource=from_resource,
+            max_content_bytes=self.settings.max_content_bytes,
+        )
+
+    def _admit(self, size: int) -> None:
+        if self.wal.backlog_bytes + size > self.wal.max_backlog_bytes:
+            self.metrics.overload.labels("503").inc()
+            raise Overloaded("storage is behind: the write-ahead log backlog is full, retry later", 503, 5)
+        if self._inflight_bytes + size > self.max_inflight_bytes:
+            self.metrics.overload.labels("429").inc()
+            raise Overloaded("too many requests in flight, retry later", 429, 1)
+
+    def _read_body(self, body: bytes, content_type: str | None, encoding: str | None) -> tuple[str, bytes]:
+        mtype = otlp.media_type(content_type)
+        if len(body) > self.settings.max_body_bytes:
+            raise otlp.PayloadError(f"body of {len(body)} bytes exceeds the limit of {self.settings.max_body_bytes}", 413)
+        return mtype, otlp.decompress(body, encoding, self.settings.max_body_bytes)
+
+    async def traces(
+        self, body: bytes, content_type: str | None, encoding: str | None, project_id: str | None = None,
+        project_from_resource: bool = True,
+    ) -> IngestResult:
+        mtype, raw = self._read_body(body, content_type, encoding)
+        digest = hashlib.blake2b(raw, digest_size=wal.HASH_BYTES, key=(project_id or "").encode()[:64]).digest()
+        if digest in self._seen_requests:
+            self.metrics.duplicate_requests.inc()
+            return IngestResult(0, 0, duplicate=True)
+        decoded = otlp.decode_traces(raw, mtype, self.limits)
+        received = len(decoded.spans) + decoded.rejected
+        self.metrics.spans_received.inc(received)
+        if decoded.rejected:
+            self.metrics.spans_rejected.labels("invalid").inc(decoded.rejected)
+        if not decoded.spans:
+            if decoded.rejected:
+                raise otlp.PayloadError(f"all {decoded.rejected} spans were rejected: {decoded.error_message}")
+            return IngestResult(0, 0)
+        rows = normalize(decoded.spans, self.context(project_id, project_from_resource))
+        self._attach_pending_content(rows)
+        payload = b"\n".join(orjson.dumps(r) for r in rows)
+        record = wal.encode(wal.REC_SPANS, len(rows), digest, payload)
+        self._admit(len(record))
+        self._seen_requests.put(digest, None)
+        self._inflight_bytes += len(record)
+        try:
+            await self.wal.append([record])
+        except BaseException:
+            self._seen_requests.pop(digest, None)
+            raise
+        finally:
+            self._inflight_bytes -= len(record)
+        self.metrics.spans_accepted.inc(len(rows))
+        return IngestResult(len(rows), decoded.rejected, decoded.error_message)
+
+    def _attach_pending_content(self, rows: list[dict[str, Any]]) -> None:
+        pending = self._pending_content
+        if not pending:
+            return
+        for row in rows:
+            if row.get("kind") in CONTENT_KINDS:
+                patch = pending.pop((row["trace_id"], row["span_id"]), None)
+                if patch is not None:
+                    merge_content(row, patch)
+
+    async def logs(
+        self, body: bytes, content_type: str | None, encoding: str | None, project_id: str | None = None
+    ) -> IngestResult:
+        mtype, raw = self._read_body(body, content_type, encoding)
+        records, skipped = otlp.decode_logs(raw, mtype)
+        if skipped:
+            self.metrics.log_records.labels("no_span_context").inc(skipped)
+        patches = content_from_logs(records)
+        if not patches:
+            self.metrics.log_records.labels("ignored").inc(len(records))
+            return IngestResult(0, 0)
+        project = project_id or self.settings.project
+        lines = []
+        for (trace_id, span_id), patch in patches.items():
+            self._pending_content.put((trace_id, span_id), patch)
+            lines.append(orjson.dumps(_content_row(project, trace_id, span_id, patch)))
+        digest = hashlib.blake2b(raw, digest_size=wal.HASH_BYTES).digest()
+        record = wal.encode(wal.REC_CONTENT, len(lines), digest, b"\n".join(lines))
+        self._admit(len(record))
+        await self.wal.append([record])
+        self.metrics.log_records.labels("content").inc(len(records))
+        return IngestResult(len(records), 0)
+
+    def restore_pending(self, rows: list[dict[str, Any]]) -> None:
+        """Content stored before a restart whose span has not arrived yet."""
+        for r in rows:
+            patch = ContentPatch(r["input"], r["output"], list(r.get("finish_reasons") or []))
+            self._pending_content.put((r["trace_id"], r["span_id"]), patch)
+
+
+def _content_row(project: str, trace_id: str, span_id: str, patch: ContentPatch) -> dict[str, Any]:
+    return {
+        "project_id": project,
+        "trace_id": trace_id,
+        "span_id": span_id,
+        "time": patch_time(),
+        "input": patch.input,
+        "output": patch.output,
+        "finish_reasons": patch.finish_reasons,
+    }
+
+
+def patch_time() -> str:
+    ns = time.time_ns()
+    return f"{ns // 1_000_000_000}.{(ns // 1000) % 1_000_000:06d}"
