@@ -113,9 +113,9 @@ def _dashboard_command(port: int, api: str, host: str = "127.0.0.1") -> tuple[li
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
     _need_server()
-    _check_port_free("127.0.0.1", args.port)
-    cmd, env = _dashboard_command(args.port, args.api)
-    print(f"spanscope dashboard on http://127.0.0.1:{args.port} (API {args.api})", flush=True)
+    _check_port_free(args.host, args.port)
+    cmd, env = _dashboard_command(args.port, args.api, args.host)
+    print(f"spanscope dashboard on http://{args.host}:{args.port} (API {args.api})", flush=True)
     return subprocess.call(cmd, env=env)
 
 
@@ -203,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     dash = sub.add_parser("dashboard", help="run the dashboard against a collector")
     common(dash)
+    dash.add_argument("--host", default="127.0.0.1", help="address to listen on")
     dash.add_argument("--port", type=int, default=8501)
     dash.add_argument("--api", default=os.environ.get("SPANSCOPE_API_URL", "http://127.0.0.1:4318"))
     dash.set_defaults(func=cmd_dashboard)
