@@ -194,3 +194,84 @@ SS_OUTPUT_ATTEMPTS: Final = "spanscope.output.attempts"
 SS_OUTPUT_SCHEMA: Final = "spanscope.output.schema"
 SS_OUTPUT_ERROR: Final = "spanscope.output.error"
 SS_TRUNCATED_SUFFIX: Final = "…[truncated by spanscope]"
+
+# --- added for normalisation (collector/normalize) --------------------------------------------------
+# OTel GenAI: more request/usage keys, event payload keys and guardrail keys.
+GEN_AI_REQUEST_MAX_COMPLETION_TOKENS: Final = "gen_ai.request.max_completion_tokens"
+GEN_AI_TOOL_DEFINITIONS: Final = "gen_ai.tool.definitions"
+GEN_AI_USAGE_COST_TOTAL: Final = "gen_ai.usage.cost.total"
+GEN_AI_EVENT_CONTENT: Final = "gen_ai.event.content"  # event body as JSON text, when a body became an attribute
+GEN_AI_EVENT_CONTENT_PROMPT: Final = "gen_ai.content.prompt"  # 2024 event carrying attribute gen_ai.prompt
+GEN_AI_EVENT_CONTENT_COMPLETION: Final = "gen_ai.content.completion"  # ... carrying gen_ai.completion
+GEN_AI_EVENT_PROMPT_ATTRIBUTE: Final = "gen_ai.prompt"
+GEN_AI_EVENT_COMPLETION_ATTRIBUTE: Final = "gen_ai.completion"
+GEN_AI_EVENT_OPERATION_EXCEPTION: Final = "gen_ai.client.operation.exception"
+GEN_AI_EVENT_GUARDRAIL_RESULT: Final = "gen_ai.guardrail.result"
+GEN_AI_GUARDRAIL_POLICY_ID: Final = "gen_ai.guardrail.policy.id"
+GEN_AI_GUARDRAIL_NAME_OLD: Final = "gen_ai.guardrail.name"
+GEN_AI_GUARDRAIL_STATUS_OLD: Final = "gen_ai.guardrail.status"  # PASSED / FAILED (Traceloop hub)
+GEN_AI_RESPONSE_TTFT: Final = "gen_ai.response.time_to_first_token"
+
+# OpenInference: list-valued and indexed keys.
+OI_LLM_PROMPTS: Final = "llm.prompts"  # list of prompt strings (older OpenInference)
+OI_LLM_TOOLS_PREFIX: Final = "llm.tools."
+OI_EMBEDDING_INVOCATION_PARAMETERS: Final = "embedding.invocation_parameters"
+OI_EMBEDDING_EMBEDDINGS_PREFIX: Final = "embedding.embeddings."
+OI_RERANKER_QUERY: Final = "reranker.query"
+OI_RERANKER_INPUT_DOCUMENTS_PREFIX: Final = "reranker.input_documents."
+
+# Traceloop / OpenLLMetry.
+TL_ASSOCIATION_SESSION_ID: Final = "traceloop.association.properties.session_id"
+TL_ASSOCIATION_USER_ID: Final = "traceloop.association.properties.user_id"
+TL_LLM_IS_STREAMING: Final = "llm.is_streaming"
+TL_TASK_INPUT: Final = "gen_ai.task.input"
+TL_TASK_OUTPUT: Final = "gen_ai.task.output"
+DB_SYSTEM: Final = "db.system"
+DB_VECTOR_QUERY_TOP_K: Final = "db.vector.query.top_k"
+TL_EVENT_DB_QUERY_RESULT: Final = "db.query.result"
+TL_DB_QUERY_RESULT_ID: Final = "db.query.result.id"
+TL_DB_QUERY_RESULT_SCORE: Final = "db.query.result.score"
+TL_DB_QUERY_RESULT_DISTANCE: Final = "db.query.result.distance"
+TL_DB_QUERY_RESULT_METADATA: Final = "db.query.result.metadata"
+TL_DB_QUERY_RESULT_DOCUMENT: Final = "db.query.result.document"
+
+# OpenLIT.
+OPENLIT_TOKEN_COST_INPUT: Final = "gen_ai.token.cost.input"
+OPENLIT_TOKEN_COST_OUTPUT: Final = "gen_ai.token.cost.output"
+OPENLIT_TOOL_INPUT: Final = "gen_ai.tool.input"
+OPENLIT_TOOL_OUTPUT: Final = "gen_ai.tool.output"
+OPENLIT_TOOL_ARGS: Final = "gen_ai.tool.args"
+OPENLIT_GUARD_SCORE: Final = "guard.score"
+OPENLIT_GUARD_CLASSIFICATION: Final = "guard.classification"
+OPENLIT_EVENT_GUARD_EVALUATION: Final = "guard.evaluation"
+
+# NeMo Guardrails.
+NEMO_RAIL_TYPE: Final = "rail.type"  # input / output / dialog / retrieval / execution
+NEMO_RAIL_NAME: Final = "rail.name"
+NEMO_RAIL_STOP: Final = "rail.stop"  # true when the rail stopped the flow
+NEMO_RAIL_DECISIONS: Final = "rail.decisions"
+NEMO_RAIL_REASON: Final = "guardrails.rail.reason"
+NEMO_SPAN_RAIL: Final = "guardrails.rail"
+NEMO_SPAN_REQUEST: Final = "guardrails.request"
+
+# Guardrails AI.
+GRAI_VALIDATION_PASSED: Final = "validation_passed"  # on the guard span
+GRAI_VALIDATOR_NAME: Final = "validator.name"
+GRAI_VALIDATOR_ON_FAIL: Final = "validator.on_fail"
+GRAI_VALIDATOR_OUTCOME: Final = "validator.validate.output.outcome"  # pass / fail
+GRAI_VALIDATOR_ERROR: Final = "validator.validate.output.error_message"
+
+# LiteLLM (cost computed by the proxy, `gen_ai.cost.<key>`).
+LITELLM_COST_TOTAL: Final = "gen_ai.cost.total_cost"
+LITELLM_COST_TOTAL_ALT: Final = "gen_ai.cost.total"
+LITELLM_COST_USD: Final = "gen_ai.cost.usd"
+
+# Canonical metadata: every convention's metadata (spanscope.metadata.<k>, OpenInference `metadata`
+# JSON, Traceloop association properties) is stored in `spans.attributes` as metadata.<k>.
+CANONICAL_METADATA_PREFIX: Final = "metadata."
+
+# Added for the SDK's fallback helper (issue 3): which option of the chain served the logical call
+# (1-based; absent when nothing did or the degraded path served), and the 0-based retry number of
+# an attempt span within its option (retries on transient errors repeat the same option).
+SS_FALLBACK_SERVED_ATTEMPT: Final = "spanscope.fallback.served_attempt"
+SS_FALLBACK_RETRY: Final = "spanscope.fallback.retry"
