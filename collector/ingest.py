@@ -23,6 +23,7 @@ from spanscope.collector import otlp, wal
 from spanscope.collector.config import Settings
 from spanscope.collector.metrics import CollectorMetrics
 from spanscope.collector.normalize import ContentPatch, NormalizeContext, content_from_logs, merge_content, normalize
+from spanscope.collector.normalize.wrappers import WrapperTracker
 from spanscope.collector.pricing import PriceTable
 
 log = logging.getLogger("spanscope.ingest")
@@ -82,6 +83,7 @@ class Ingestor:
         self.prices = prices
         self._seen_requests: _Lru = _Lru(200_000)
         self._pending_content: _Lru = _Lru(100_000)  # content that arrived before its span
+        self._wrappers = WrapperTracker()
         self._inflight_bytes = 0
         self.max_inflight_bytes = 4 * settings.max_body_bytes * 16
         for h in log_.scan_hashes():
@@ -129,6 +131,7 @@ class Ingestor:
                 raise otlp.PayloadError(f"all {decoded.rejected} spans were rejected: {decoded.error_message}")
             return IngestResult(0, 0)
         rows = normalize(decoded.spans, self.context(project_id, project_from_resource))
+        self._wrappers.mark(rows)
         self._attach_pending_content(rows)
         payload = b"\n".join(orjson.dumps(r) for r in rows)
         record = wal.encode(wal.REC_SPANS, len(rows), digest, payload)

@@ -16,7 +16,7 @@ from typing import Any
 
 # Per model: failure probabilities, off-format probability, seconds per output token, quality.
 PROFILES: dict[str, dict[str, float]] = {
-    "gpt-4o-mini": {"rate_limit": 0.12, "error": 0.03, "off_format": 0.06, "s_per_token": 0.0012, "base": 0.12},
+    "gpt-4o-mini": {"rate_limit": 0.22, "error": 0.03, "off_format": 0.1, "s_per_token": 0.0012, "base": 0.12},
     "claude-3-5-haiku-20241022": {"rate_limit": 0.02, "error": 0.01, "off_format": 0.03, "s_per_token": 0.0016, "base": 0.2},
     "gpt-4o": {"rate_limit": 0.05, "error": 0.01, "off_format": 0.02, "s_per_token": 0.002, "base": 0.25},
 }

@@ -70,20 +70,20 @@ def call_llm(base_url: str, model: str, prompt_version: str, messages: list[dict
     return str(text)
 
 
-def no_injection_or_card(text: str) -> tuple[str, str] | bool:
+def no_injection_or_card(text: str) -> spanscope.GuardrailResult:
     lowered = text.lower()
     if "ignore all previous instructions" in lowered or "system prompt" in lowered:
-        return ("block", "prompt injection")
+        return spanscope.GuardrailResult.block("prompt injection", category="jailbreak")
     digits = "".join(ch for ch in text if ch.isdigit())
     if len(digits) >= 13:
-        return ("block", "card number in input")
-    return True
+        return spanscope.GuardrailResult.block("card number in input", category="pci")
+    return spanscope.GuardrailResult.passed()
 
 
-def no_internal_urls(text: str) -> tuple[str, str, str] | bool:
+def no_internal_urls(text: str) -> spanscope.GuardrailResult:
     if "internal.example" in text:
-        return ("modify", "internal link removed", text.replace("internal.example", "example.com"))
-    return True
+        return spanscope.GuardrailResult.modify(text.replace("internal.example", "example.com"), "internal link")
+    return spanscope.GuardrailResult.passed()
 
 
 class DemoApp:
