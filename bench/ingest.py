@@ -22,10 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest  # noqa: E402
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue  # noqa: E402
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
-from tests.collector_process import CollectorProcess  # noqa: E402
+from tests.collector_process import CollectorProcess
 
 MODELS = ["gpt-4o-mini", "gpt-4o", "claude-3-5-sonnet-20241022", "gemini-2.0-flash"]
 
@@ -42,7 +42,9 @@ def make_batch(n: int, rng: random.Random) -> bytes:
     """n spans in traces of 5: a chain root, retrieval, guardrail and two generations."""
     req = ExportTraceServiceRequest()
     rs = req.resource_spans.add()
-    rs.resource.attributes.extend([_kv("service.name", "bench-rag"), _kv("deployment.environment.name", "prod")])
+    rs.resource.attributes.extend(
+        [_kv("service.name", "bench-rag"), _kv("deployment.environment.name", "prod")]
+    )
     ss = rs.scope_spans.add()
     ss.scope.name = "bench"
     now = time.time_ns()
@@ -62,27 +64,46 @@ def make_batch(n: int, rng: random.Random) -> bytes:
         step = i % 5
         if step == 0:
             sp.name = "answer_question"
-            sp.attributes.extend([_kv("openinference.span.kind", "CHAIN"), _kv("input.value", "How do I reset my password?")])
+            sp.attributes.extend(
+                [_kv("openinference.span.kind", "CHAIN"), _kv("input.value", "How do I reset my password?")]
+            )
         elif step == 1:
             sp.name = "retrieve"
-            sp.attributes.extend([_kv("gen_ai.operation.name", "retrieval"),
-                                  _kv("gen_ai.retrieval.query.text", "reset password")])
+            sp.attributes.extend(
+                [
+                    _kv("gen_ai.operation.name", "retrieval"),
+                    _kv("gen_ai.retrieval.query.text", "reset password"),
+                ]
+            )
         elif step == 2:
             sp.name = "input_guardrail"
-            sp.attributes.extend([_kv("gen_ai.operation.name", "apply_guardrail"),
-                                  _kv("spanscope.guardrail.verdict", "pass")])
+            sp.attributes.extend(
+                [_kv("gen_ai.operation.name", "apply_guardrail"), _kv("spanscope.guardrail.verdict", "pass")]
+            )
         else:
             model = rng.choice(MODELS)
             sp.name = f"chat {model}"
-            sp.attributes.extend([
-                _kv("gen_ai.operation.name", "chat"), _kv("gen_ai.provider.name", "openai"),
-                _kv("gen_ai.request.model", model), _kv("gen_ai.response.model", model),
-                _kv("gen_ai.usage.input_tokens", rng.randint(100, 3000)),
-                _kv("gen_ai.usage.output_tokens", rng.randint(10, 500)),
-                _kv("gen_ai.request.temperature", 0.2), _kv("gen_ai.response.id", f"chatcmpl-{i}"),
-                _kv("gen_ai.input.messages", '[{"role":"user","parts":[{"type":"text","content":"How do I reset my password?"}]}]'),
-                _kv("gen_ai.output.messages", '[{"role":"assistant","parts":[{"type":"text","content":"Open settings and choose Reset."}],"finish_reason":"stop"}]'),
-            ])
+            sp.attributes.extend(
+                [
+                    _kv("gen_ai.operation.name", "chat"),
+                    _kv("gen_ai.provider.name", "openai"),
+                    _kv("gen_ai.request.model", model),
+                    _kv("gen_ai.response.model", model),
+                    _kv("gen_ai.usage.input_tokens", rng.randint(100, 3000)),
+                    _kv("gen_ai.usage.output_tokens", rng.randint(10, 500)),
+                    _kv("gen_ai.request.temperature", 0.2),
+                    _kv("gen_ai.response.id", f"chatcmpl-{i}"),
+                    _kv(
+                        "gen_ai.input.messages",
+                        '[{"role":"user","parts":[{"type":"text","content":"How do I reset my password?"}]}]',
+                    ),
+                    _kv(
+                        "gen_ai.output.messages",
+                        '[{"role":"assistant","parts":[{"type":"text","content":"Open settings and choose Reset."}],'
+                        '"finish_reason":"stop"}]',
+                    ),
+                ]
+            )
     return gzip.compress(req.SerializeToString(), compresslevel=1)
 
 
@@ -122,8 +143,12 @@ def main() -> None:
                         break
                     i = queue.pop()
                 while True:
-                    conn.request("POST", "/v1/traces", bodies[i], {
-                        "Content-Type": "application/x-protobuf", "Content-Encoding": "gzip"})
+                    conn.request(
+                        "POST",
+                        "/v1/traces",
+                        bodies[i],
+                        {"Content-Type": "application/x-protobuf", "Content-Encoding": "gzip"},
+                    )
                     r = conn.getresponse()
                     r.read()
                     if r.status == 200:
@@ -146,7 +171,9 @@ def main() -> None:
         proc.stop()
 
     print(f"spans sent:           {total:,} in {nbatches} requests from {args.clients} clients")
-    print(f"acknowledged:         {total / t_ack:,.0f} spans/s ({t_ack:.1f} s, {retries} retried after 429/503)")
+    print(
+        f"acknowledged:         {total / t_ack:,.0f} spans/s ({t_ack:.1f} s, {retries} retried after 429/503)"
+    )
     print(f"durable + queryable:  {stored / t_durable:,.0f} spans/s ({t_durable:.1f} s, {stored:,} stored)")
     print(f"collector peak RSS:   {rss:,.0f} MiB")
 

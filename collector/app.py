@@ -17,9 +17,15 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
 from spanscope.collector import otlp
+from spanscope.collector.api import cost as cost_api
+from spanscope.collector.api import filters as filters_api
+from spanscope.collector.api import metrics as metrics_api
+from spanscope.collector.api import prompts as prompts_api
+from spanscope.collector.api import scores as scores_api
+from spanscope.collector.api import sessions as sessions_api
 from spanscope.collector.api import sql as sql_api
+from spanscope.collector.api import traces as traces_api
 from spanscope.collector.api.deps import collector_of
 from spanscope.collector.config import Settings
 from spanscope.collector.flusher import Flusher
@@ -72,7 +78,8 @@ class Collector:
             try:
                 self.storage.migrate()
                 rows = self.storage.query_dicts(
-                    f"SELECT trace_id, span_id, input, output, finish_reasons FROM {self.storage.table('span_content')} "
+                    "SELECT trace_id, span_id, input, output, finish_reasons "
+                    f"FROM {self.storage.table('span_content')} "
                     "WHERE time > now64(6) - INTERVAL 30 MINUTE ORDER BY time DESC LIMIT 100000"
                 )
                 self.ingestor.restore_pending(rows)
@@ -94,7 +101,9 @@ class Collector:
         self.storage.close()
 
 
-def _otlp_error(mtype: str | None, status: int, message: str, rpc_code: int, retry_after: int | None = None) -> Response:
+def _otlp_error(
+    mtype: str | None, status: int, message: str, rpc_code: int, retry_after: int | None = None
+) -> Response:
     headers = {"Retry-After": str(retry_after)} if retry_after else None
     if mtype == otlp.PROTOBUF:
         body = status_pb2.Status(code=rpc_code, message=message).SerializeToString()
@@ -216,6 +225,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(generate_latest(c.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(sql_api.router)
+    app.include_router(metrics_api.router)
+    app.include_router(traces_api.router)
+    app.include_router(scores_api.router)
+    app.include_router(sessions_api.router)
+    app.include_router(filters_api.router)
+    app.include_router(prompts_api.router)
+    app.include_router(cost_api.router)
     return app
 
 

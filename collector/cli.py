@@ -28,7 +28,9 @@ def _need_server() -> None:
         import fastapi  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError as exc:
-        raise CliError(f'the server parts are not installed ({exc.name}): pip install "spanscope[server]"') from exc
+        raise CliError(
+            f'the server parts are not installed ({exc.name}): pip install "spanscope[server]"'
+        ) from exc
 
 
 def _settings(args: argparse.Namespace) -> object:
@@ -51,7 +53,9 @@ def _check_port_free(host: str, port: int) -> None:
         try:
             s.bind((host, port))
         except OSError as exc:
-            raise CliError(f"cannot listen on {host}:{port}: {exc.strerror} (choose another port with --port)") from exc
+            raise CliError(
+                f"cannot listen on {host}:{port}: {exc.strerror} (choose another port with --port)"
+            ) from exc
 
 
 def _check_data_dir(path: Path) -> None:
@@ -80,7 +84,6 @@ def _wait_http(url: str, timeout_s: float) -> bool:
 def cmd_collector(args: argparse.Namespace) -> int:
     _need_server()
     import uvicorn
-
     from spanscope.collector.app import create_app
     from spanscope.collector.config import Settings
 
@@ -88,9 +91,16 @@ def cmd_collector(args: argparse.Namespace) -> int:
     assert isinstance(settings, Settings)
     _check_data_dir(settings.data_dir)
     _check_port_free(settings.host, settings.port)
-    print(f"spanscope collector on http://{settings.host}:{settings.port} (data in {settings.data_dir})", flush=True)
+    print(
+        f"spanscope collector on http://{settings.host}:{settings.port} (data in {settings.data_dir})",
+        flush=True,
+    )
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level, access_log=False
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=args.log_level,
+        access_log=False,
     )
     return 0
 
@@ -100,12 +110,21 @@ def _dashboard_command(port: int, api: str, host: str = "127.0.0.1") -> tuple[li
 
     app = Path(dashboard.__file__).parent / "app.py"
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(app),
-        "--server.port", str(port),
-        "--server.address", host,
-        "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
-        "--global.developmentMode", "false",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.port",
+        str(port),
+        "--server.address",
+        host,
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--global.developmentMode",
+        "false",
     ]
     env = dict(os.environ, SPANSCOPE_API_URL=api)
     return cmd, env
@@ -129,7 +148,6 @@ def cmd_up(args: argparse.Namespace) -> int:
     """Collector in this process, dashboard (and demo traffic) as child processes."""
     _need_server()
     import uvicorn
-
     from spanscope.collector.app import create_app
     from spanscope.collector.config import Settings
 
@@ -161,7 +179,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     threading.Thread(target=start_children, daemon=True).start()
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings), host=settings.host, port=settings.port, log_level=args.log_level,
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_level=args.log_level,
             access_log=False,
         )
     )
@@ -179,12 +200,17 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="spanscope", description="LLM observability: traces, cost, quality, drift.")
+    p = argparse.ArgumentParser(
+        prog="spanscope", description="LLM observability: traces, cost, quality, drift."
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--data-dir", help="where embedded storage and the write-ahead log live "
-                        "(env SPANSCOPE_DATA_DIR, default ./.spanscope)")
+        sp.add_argument(
+            "--data-dir",
+            help="where embedded storage and the write-ahead log live "
+            "(env SPANSCOPE_DATA_DIR, default ./.spanscope)",
+        )
         sp.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
 
     up = sub.add_parser("up", help="start collector and dashboard together")

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-
 from spanscope.collector import wal
 from spanscope.collector.metrics import CollectorMetrics
 from spanscope.collector.storage import Storage

@@ -18,11 +18,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-
 from spanscope.collector import otlp, wal
 from spanscope.collector.config import Settings
 from spanscope.collector.metrics import CollectorMetrics
-from spanscope.collector.normalize import ContentPatch, NormalizeContext, content_from_logs, merge_content, normalize
+from spanscope.collector.normalize import (
+    ContentPatch,
+    NormalizeContext,
+    content_from_logs,
+    merge_content,
+    normalize,
+)
 from spanscope.collector.normalize.wrappers import WrapperTracker
 from spanscope.collector.pricing import PriceTable
 
@@ -109,15 +114,23 @@ class Ingestor:
     def _read_body(self, body: bytes, content_type: str | None, encoding: str | None) -> tuple[str, bytes]:
         mtype = otlp.media_type(content_type)
         if len(body) > self.settings.max_body_bytes:
-            raise otlp.PayloadError(f"body of {len(body)} bytes exceeds the limit of {self.settings.max_body_bytes}", 413)
+            raise otlp.PayloadError(
+                f"body of {len(body)} bytes exceeds the limit of {self.settings.max_body_bytes}", 413
+            )
         return mtype, otlp.decompress(body, encoding, self.settings.max_body_bytes)
 
     async def traces(
-        self, body: bytes, content_type: str | None, encoding: str | None, project_id: str | None = None,
+        self,
+        body: bytes,
+        content_type: str | None,
+        encoding: str | None,
+        project_id: str | None = None,
         project_from_resource: bool = True,
     ) -> IngestResult:
         mtype, raw = self._read_body(body, content_type, encoding)
-        digest = hashlib.blake2b(raw, digest_size=wal.HASH_BYTES, key=(project_id or "").encode()[:64]).digest()
+        digest = hashlib.blake2b(
+            raw, digest_size=wal.HASH_BYTES, key=(project_id or "").encode()[:64]
+        ).digest()
         if digest in self._seen_requests:
             self.metrics.duplicate_requests.inc()
             return IngestResult(0, 0, duplicate=True)
@@ -128,7 +141,9 @@ class Ingestor:
             self.metrics.spans_rejected.labels("invalid").inc(decoded.rejected)
         if not decoded.spans:
             if decoded.rejected:
-                raise otlp.PayloadError(f"all {decoded.rejected} spans were rejected: {decoded.error_message}")
+                raise otlp.PayloadError(
+                    f"all {decoded.rejected} spans were rejected: {decoded.error_message}"
+                )
             return IngestResult(0, 0)
         rows = normalize(decoded.spans, self.context(project_id, project_from_resource))
         self._wrappers.mark(rows)

@@ -10,7 +10,9 @@ class CollectorMetrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.requests = Counter(
-            "spanscope_requests", "OTLP and API requests by endpoint and status code", ["endpoint", "code"],
+            "spanscope_requests",
+            "OTLP and API requests by endpoint and status code",
+            ["endpoint", "code"],
             registry=r,
         )
         self.spans_received = Counter("spanscope_spans_received", "Spans received over OTLP", registry=r)
@@ -22,10 +24,15 @@ class CollectorMetrics:
             "spanscope_spans_rejected", "Spans refused by validation", ["reason"], registry=r
         )
         self.duplicate_requests = Counter(
-            "spanscope_duplicate_requests", "Retried OTLP requests recognised and not stored again", registry=r
+            "spanscope_duplicate_requests",
+            "Retried OTLP requests recognised and not stored again",
+            registry=r,
         )
         self.log_records = Counter(
-            "spanscope_log_records", "OTLP log records received, by what became of them", ["outcome"], registry=r
+            "spanscope_log_records",
+            "OTLP log records received, by what became of them",
+            ["outcome"],
+            registry=r,
         )
         self.metric_points = Counter(
             "spanscope_metric_points", "OTLP metric data points received (counted, not stored)", registry=r

@@ -7,7 +7,6 @@ ones are counted and described for the OTLP `partial_success` answer.
 from __future__ import annotations
 
 import base64
-import gzip
 import time
 import zlib
 from collections.abc import Iterable
@@ -20,7 +19,6 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
-
 from spanscope.collector.lenient_proto import LenientTraceRequest
 from spanscope.schemas import attributes as A
 
@@ -345,7 +343,7 @@ def _decode_traces_pb(body: bytes, limits: Limits) -> DecodeResult:
         # Invalid UTF-8 in a string field fails the whole message; re-read it with string fields as
         # bytes so only the spans that carry invalid text are rejected.
         try:
-            req = LenientTraceRequest.FromString(body)  # type: ignore[assignment]
+            req = LenientTraceRequest.FromString(body)
             lenient = True
         except DecodeError:
             raise PayloadError(f"body is not a valid OTLP ExportTraceServiceRequest protobuf: {exc}") from exc
@@ -603,7 +601,9 @@ def count_metric_points(body: bytes, mtype: str) -> int:
         try:
             req = ExportMetricsServiceRequest.FromString(body)
         except DecodeError as exc:
-            raise PayloadError(f"body is not a valid OTLP ExportMetricsServiceRequest protobuf: {exc}") from exc
+            raise PayloadError(
+                f"body is not a valid OTLP ExportMetricsServiceRequest protobuf: {exc}"
+            ) from exc
         n = 0
         for rm in req.resource_metrics:
             for sm in rm.scope_metrics:

@@ -16,7 +16,6 @@ from urllib.parse import unquote, urlparse
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
-
 from spanscope.schemas.ddl import migrations
 
 log = logging.getLogger("spanscope.storage")
@@ -50,7 +49,9 @@ class Storage:
 
     def _new_client(self, settings: dict[str, Any] | None = None) -> Client:
         if self.embedded:
-            return clickhouse_connect.get_client(interface="chdb", path=str(self.chdb_path), settings=settings)
+            return clickhouse_connect.get_client(
+                interface="chdb", path=str(self.chdb_path), settings=settings
+            )
         parsed = urlparse(self.url or "")
         return clickhouse_connect.get_client(
             settings=settings,
@@ -104,14 +105,18 @@ class Storage:
             "(version UInt32, name String, applied_at DateTime DEFAULT now()) "
             "ENGINE = MergeTree ORDER BY version"
         )
-        done = {int(r[0]) for r in c.query(f"SELECT version FROM {self.database}.schema_migrations").result_rows}
+        done = {
+            int(r[0]) for r in c.query(f"SELECT version FROM {self.database}.schema_migrations").result_rows
+        }
         applied = []
         for m in migrations(self.database, self.cluster):
             if m.version in done:
                 continue
             for stmt in m.statements:
                 c.command(stmt)
-            c.insert(f"{self.database}.schema_migrations", [[m.version, m.name]], column_names=["version", "name"])
+            c.insert(
+                f"{self.database}.schema_migrations", [[m.version, m.name]], column_names=["version", "name"]
+            )
             applied.append(m.version)
             log.info("applied migration %s", m.name)
         return applied
@@ -150,7 +155,13 @@ class Storage:
             f"output = if(output = '', {pick % ('outputs', 'String')}, output), "
             f"finish_reasons = if(empty(finish_reasons), {pick % ('reasons', 'Array(String)')}, finish_reasons) "
             "WHERE trace_id IN {trace_ids:Array(String)} AND has({keys:Array(String)}, concat(trace_id, span_id))",
-            {"trace_ids": trace_ids, "keys": keys, "inputs": inputs, "outputs": outputs, "reasons": finish_reasons},
+            {
+                "trace_ids": trace_ids,
+                "keys": keys,
+                "inputs": inputs,
+                "outputs": outputs,
+                "reasons": finish_reasons,
+            },
         )
 
     def reset(self) -> None:

@@ -10,6 +10,7 @@ once whether or not the first insert landed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import queue
@@ -231,7 +232,9 @@ class WriteAheadLog:
         with self._cond:
             return self._cond.wait_for(lambda: self.durable > after, timeout)
 
-    def read(self, start: Position, max_rows: int, max_bytes: int, end: Position | None = None) -> list[Record]:
+    def read(
+        self, start: Position, max_rows: int, max_bytes: int, end: Position | None = None
+    ) -> list[Record]:
         """Records from `start` up to `end` (or the durable end, bounded by rows and bytes)."""
         limit = end or self.durable
         out: list[Record] = []
@@ -264,7 +267,8 @@ class WriteAheadLog:
     def begin(self, start: Position, end: Position) -> str:
         """Records the batch about to be inserted; returns its deduplication token."""
         self._write_atomic(
-            "inflight", orjson.dumps({"start": [start.segment, start.offset], "end": [end.segment, end.offset]})
+            "inflight",
+            orjson.dumps({"start": [start.segment, start.offset], "end": [end.segment, end.offset]}),
         )
         self.inflight = (start, end)
         return self.token(start, end)
@@ -302,7 +306,9 @@ class WriteAheadLog:
 
 def _resolve(loop: asyncio.AbstractEventLoop | None, waiter: object, result: object) -> None:
     if loop is None:
-        done, box = waiter  # type: ignore[misc]
+        assert isinstance(waiter, tuple)
+        done: threading.Event = waiter[0]
+        box: list[object] = waiter[1]
         box.append(result)
         done.set()
         return
@@ -316,10 +322,8 @@ def _resolve(loop: asyncio.AbstractEventLoop | None, waiter: object, result: obj
         else:
             fut.set_result(result)
 
-    try:
+    with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
         loop.call_soon_threadsafe(_set)
-    except RuntimeError:  # the loop is closed: nobody waits any more
-        pass
 
 
 def _scan(f: object, seg: int, offset: int) -> Iterator[Record]:

@@ -7,6 +7,7 @@ with `ON CLUSTER` and Replicated engines.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 
@@ -29,6 +30,10 @@ def _split(sql: str) -> list[str]:
     return [s.strip() for s in body.split(";") if s.strip()]
 
 
+def _replicated(path: str) -> Callable[[re.Match[str]], str]:
+    return lambda m: f"ENGINE = Replicated{m.group(1)}MergeTree('{path}', '{{replica}}')"
+
+
 def render(sql: str, database: str = "spanscope", cluster: str | None = None) -> list[str]:
     """One migration file as statements for `database`, optionally on `cluster`."""
     sql = re.sub(r"\bspanscope\.", f"{database}.", sql)
@@ -41,9 +46,7 @@ def render(sql: str, database: str = "spanscope", cluster: str | None = None) ->
         table = _TABLE.search(stmt)
         if table:
             path = f"/clickhouse/tables/{{shard}}/{table.group(1)}/{table.group(2)}"
-            stmt = _ENGINE.sub(
-                lambda m, p=path: f"ENGINE = Replicated{m.group(1)}MergeTree('{p}', '{{replica}}')", stmt
-            )
+            stmt = _ENGINE.sub(_replicated(path), stmt)
         out.append(stmt)
     return out
 

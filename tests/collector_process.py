@@ -26,7 +26,9 @@ class CollectorProcess:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = dict(os.environ, SPANSCOPE_BATCH_INTERVAL_S="0.2", **(env or {}))
-        self.env.pop("SPANSCOPE_CLICKHOUSE_URL", None) if "SPANSCOPE_CLICKHOUSE_URL" not in (env or {}) else None
+        self.env.pop("SPANSCOPE_CLICKHOUSE_URL", None) if "SPANSCOPE_CLICKHOUSE_URL" not in (
+            env or {}
+        ) else None
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"collector-{self.port}.log"
 
@@ -34,9 +36,21 @@ class CollectorProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "spanscope.collector.cli", "collector", "--port", str(self.port),
-             "--data-dir", str(self.data_dir), "--log-level", "info"],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "spanscope.collector.cli",
+                "collector",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+                "--log-level",
+                "info",
+            ],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         self.wait("/readyz" if wait_ready else "/healthz")
         return self

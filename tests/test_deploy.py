@@ -7,7 +7,6 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import yaml
-
 from spanscope.collector.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]

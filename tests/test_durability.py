@@ -27,9 +27,18 @@ def _batch(trace_id: str, n: int, offset: int) -> tuple[bytes, list[str]]:
         }
         for i, sid in enumerate(ids)
     ]
-    body = orjson.dumps({"resourceSpans": [{
-        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "durability"}}]},
-        "scopeSpans": [{"spans": spans}]}]})
+    body = orjson.dumps(
+        {
+            "resourceSpans": [
+                {
+                    "resource": {
+                        "attributes": [{"key": "service.name", "value": {"stringValue": "durability"}}]
+                    },
+                    "scopeSpans": [{"spans": spans}],
+                }
+            ]
+        }
+    )
     return body, ids
 
 
@@ -47,7 +56,9 @@ def test_sigkill_mid_stream_loses_and_doubles_nothing(tmp_path: Path) -> None:
                 body, ids = _batch(trace_id, 50, i)
                 i += 50
                 try:
-                    r = client.post(f"{proc.url}/v1/traces", content=body, headers={"Content-Type": "application/json"})
+                    r = client.post(
+                        f"{proc.url}/v1/traces", content=body, headers={"Content-Type": "application/json"}
+                    )
                     if r.status_code == 200:
                         acked.extend(ids)
                     else:
@@ -70,7 +81,9 @@ def test_sigkill_mid_stream_loses_and_doubles_nothing(tmp_path: Path) -> None:
     # Like an OTel exporter, retry what got no answer; some of it may already be durable.
     with httpx.Client(timeout=10) as client:
         for body, ids in unacked:
-            r = client.post(f"{proc.url}/v1/traces", content=body, headers={"Content-Type": "application/json"})
+            r = client.post(
+                f"{proc.url}/v1/traces", content=body, headers={"Content-Type": "application/json"}
+            )
             assert r.status_code == 200, r.text
             acked.extend(ids)
 
@@ -84,7 +97,9 @@ def test_sigkill_mid_stream_loses_and_doubles_nothing(tmp_path: Path) -> None:
         t=trace_id,
     )
     assert doubles == []
-    stored = {r["span_id"] for r in proc.sql(
-        "SELECT span_id FROM spanscope.spans WHERE trace_id = {t:String}", t=trace_id)}
+    stored = {
+        r["span_id"]
+        for r in proc.sql("SELECT span_id FROM spanscope.spans WHERE trace_id = {t:String}", t=trace_id)
+    }
     assert stored == set(acked)
     proc.stop()

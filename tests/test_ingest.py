@@ -21,7 +21,6 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.trace import Status, StatusCode
 
 from tests.collector_process import CollectorProcess
 from tests.conftest import FIXTURES, fixture_request
@@ -29,7 +28,9 @@ from tests.conftest import FIXTURES, fixture_request
 PB = {"Content-Type": "application/x-protobuf"}
 
 
-def _span_json(trace_id: str, span_id: str, name: str = "op", start_ns: int | None = None, **attrs: str) -> dict:
+def _span_json(
+    trace_id: str, span_id: str, name: str = "op", start_ns: int | None = None, **attrs: str
+) -> dict:
     start = start_ns if start_ns is not None else time.time_ns() - 5_000_000
     return {
         "traceId": trace_id,
@@ -64,7 +65,9 @@ def _sid() -> str:
 
 
 def test_spans_from_the_real_otel_exporter_are_stored_with_genai_columns(collector: CollectorProcess) -> None:
-    provider = TracerProvider(resource=Resource.create({"service.name": "exporter-app", "deployment.environment.name": "prod"}))
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": "exporter-app", "deployment.environment.name": "prod"})
+    )
     exporter = OTLPSpanExporter(endpoint=f"{collector.url}/v1/traces", compression=Compression.Gzip)
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracer = provider.get_tracer("test")
@@ -78,7 +81,12 @@ def test_spans_from_the_real_otel_exporter_are_stored_with_genai_columns(collect
             gen.set_attribute("custom.flag", "kept")
         trace_id = format(root.get_span_context().trace_id, "032x")
     provider.shutdown()
-    assert collector.wait_for_count("SELECT count() FROM spanscope.spans WHERE trace_id = {t:String}", 2, t=trace_id) == 2
+    assert (
+        collector.wait_for_count(
+            "SELECT count() FROM spanscope.spans WHERE trace_id = {t:String}", 2, t=trace_id
+        )
+        == 2
+    )
     rows = collector.sql(
         "SELECT name, kind, service, environment, model, provider, input_tokens, output_tokens, total_tokens, "
         "cost_usd, cost_source, parent_span_id, attributes['custom.flag'] AS flag "
@@ -96,11 +104,16 @@ def test_spans_from_the_real_otel_exporter_are_stored_with_genai_columns(collect
 
 def test_otlp_json_with_hex_ids_and_string_int64_is_accepted(collector: CollectorProcess) -> None:
     t = _tid()
-    r = httpx.post(f"{collector.url}/v1/traces", content=_json_body(_span_json(t, _sid(), "json-span")),
-                   headers={"Content-Type": "application/json"})
+    r = httpx.post(
+        f"{collector.url}/v1/traces",
+        content=_json_body(_span_json(t, _sid(), "json-span")),
+        headers={"Content-Type": "application/json"},
+    )
     assert r.status_code == 200, r.text
     assert r.json() == {}
-    assert collector.wait_for_count("SELECT count() FROM spanscope.spans WHERE trace_id={t:String}", 1, t=t) == 1
+    assert (
+        collector.wait_for_count("SELECT count() FROM spanscope.spans WHERE trace_id={t:String}", 1, t=t) == 1
+    )
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "deflate"])
@@ -108,10 +121,15 @@ def test_compressed_bodies_are_inflated(collector: CollectorProcess, encoding: s
     t = _tid()
     body = _json_body(_span_json(t, _sid()))
     packed = gzip.compress(body) if encoding == "gzip" else zlib.compress(body)
-    r = httpx.post(f"{collector.url}/v1/traces", content=packed,
-                   headers={"Content-Type": "application/json", "Content-Encoding": encoding})
+    r = httpx.post(
+        f"{collector.url}/v1/traces",
+        content=packed,
+        headers={"Content-Type": "application/json", "Content-Encoding": encoding},
+    )
     assert r.status_code == 200, r.text
-    assert collector.wait_for_count("SELECT count() FROM spanscope.spans WHERE trace_id={t:String}", 1, t=t) == 1
+    assert (
+        collector.wait_for_count("SELECT count() FROM spanscope.spans WHERE trace_id={t:String}", 1, t=t) == 1
+    )
 
 
 def test_bad_spans_are_counted_in_partial_success_and_good_ones_kept(collector: CollectorProcess) -> None:
@@ -119,13 +137,21 @@ def test_bad_spans_are_counted_in_partial_success_and_good_ones_kept(collector: 
     good = _span_json(t, _sid(), "good")
     short_id = _span_json(t[:20], _sid(), "short-trace-id")
     ancient = _span_json(t, _sid(), "ancient", start_ns=time.time_ns() - 400 * 24 * 3600 * 10**9)
-    r = httpx.post(f"{collector.url}/v1/traces", content=_json_body(good, short_id, ancient),
-                   headers={"Content-Type": "application/json"})
+    r = httpx.post(
+        f"{collector.url}/v1/traces",
+        content=_json_body(good, short_id, ancient),
+        headers={"Content-Type": "application/json"},
+    )
     assert r.status_code == 200
     partial = r.json()["partialSuccess"]
     assert partial["rejectedSpans"] == "2"
-    assert "trace_id must be 16 bytes" in partial["errorMessage"] and "too far from now" in partial["errorMessage"]
-    assert collector.wait_for_count("SELECT count() FROM spanscope.spans WHERE trace_id={t:String}", 1, t=t) == 1
+    assert (
+        "trace_id must be 16 bytes" in partial["errorMessage"]
+        and "too far from now" in partial["errorMessage"]
+    )
+    assert (
+        collector.wait_for_count("SELECT count() FROM spanscope.spans WHERE trace_id={t:String}", 1, t=t) == 1
+    )
     time.sleep(0.5)
     assert collector.scalar("SELECT count() FROM spanscope.spans WHERE trace_id={t:String}", t=t) == 1
 
@@ -140,12 +166,20 @@ def test_invalid_utf8_in_protobuf_rejects_only_that_span(collector: CollectorPro
     resp = ExportTraceServiceResponse.FromString(r.content)
     assert resp.partial_success.rejected_spans == 1
     assert "invalid UTF-8" in resp.partial_success.error_message
-    assert collector.wait_for_count("SELECT count() FROM spanscope.spans WHERE trace_id={t:String}", 3, t=trace_id) == 3
+    assert (
+        collector.wait_for_count(
+            "SELECT count() FROM spanscope.spans WHERE trace_id={t:String}", 3, t=trace_id
+        )
+        == 3
+    )
 
 
 def test_a_batch_of_only_bad_spans_gets_400_with_the_reason(collector: CollectorProcess) -> None:
-    r = httpx.post(f"{collector.url}/v1/traces", content=_json_body(_span_json(_tid(), "abc")),
-                   headers={"Content-Type": "application/json"})
+    r = httpx.post(
+        f"{collector.url}/v1/traces",
+        content=_json_body(_span_json(_tid(), "abc")),
+        headers={"Content-Type": "application/json"},
+    )
     assert r.status_code == 400
     assert "span_id must be 8 bytes" in r.json()["message"]
 
@@ -158,7 +192,9 @@ def test_malformed_protobuf_gets_400_with_an_rpc_status_body(collector: Collecto
 
 
 def test_malformed_json_gets_400(collector: CollectorProcess) -> None:
-    r = httpx.post(f"{collector.url}/v1/traces", content=b"{not json", headers={"Content-Type": "application/json"})
+    r = httpx.post(
+        f"{collector.url}/v1/traces", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert r.status_code == 400
     assert "not valid OTLP JSON" in r.json()["message"]
 
@@ -170,14 +206,20 @@ def test_unknown_content_type_gets_415(collector: CollectorProcess) -> None:
 
 
 def test_unknown_content_encoding_gets_415(collector: CollectorProcess) -> None:
-    r = httpx.post(f"{collector.url}/v1/traces", content=b"x",
-                   headers={"Content-Type": "application/json", "Content-Encoding": "br"})
+    r = httpx.post(
+        f"{collector.url}/v1/traces",
+        content=b"x",
+        headers={"Content-Type": "application/json", "Content-Encoding": "br"},
+    )
     assert r.status_code == 415
 
 
 def test_corrupt_gzip_gets_400(collector: CollectorProcess) -> None:
-    r = httpx.post(f"{collector.url}/v1/traces", content=b"\x1f\x8bnot really gzip",
-                   headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+    r = httpx.post(
+        f"{collector.url}/v1/traces",
+        content=b"\x1f\x8bnot really gzip",
+        headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+    )
     assert r.status_code == 400
 
 
@@ -188,8 +230,11 @@ def test_body_over_the_limit_gets_413(collector: CollectorProcess) -> None:
 
 def test_gzip_bomb_is_refused_with_413(collector: CollectorProcess) -> None:
     bomb = gzip.compress(b"\0" * (40 * 1024 * 1024))
-    r = httpx.post(f"{collector.url}/v1/traces", content=bomb,
-                   headers={"Content-Type": "application/x-protobuf", "Content-Encoding": "gzip"})
+    r = httpx.post(
+        f"{collector.url}/v1/traces",
+        content=bomb,
+        headers={"Content-Type": "application/x-protobuf", "Content-Encoding": "gzip"},
+    )
     assert r.status_code == 413
 
 
@@ -197,14 +242,19 @@ def test_attribute_bomb_is_truncated_with_a_marker_and_the_span_kept(collector: 
     t = _tid()
     span = _span_json(t, _sid(), "bomb", **{"big.value": "x" * 300_000})
     span["attributes"] += [{"key": f"k{i}", "value": {"intValue": str(i)}} for i in range(1000)]
-    r = httpx.post(f"{collector.url}/v1/traces", content=_json_body(span), headers={"Content-Type": "application/json"})
+    r = httpx.post(
+        f"{collector.url}/v1/traces", content=_json_body(span), headers={"Content-Type": "application/json"}
+    )
     assert r.status_code == 200
     assert r.json() == {}
     collector.wait_for_count("SELECT count() FROM spanscope.spans WHERE trace_id={t:String}", 1, t=t)
     row = collector.sql(
-        "SELECT length(attributes['big.value']) AS n, endsWith(attributes['big.value'], '…[truncated by spanscope]') AS marked, "
+        "SELECT length(attributes['big.value']) AS n, "
+        "endsWith(attributes['big.value'], '…[truncated by spanscope]') AS marked, "
         "length(attributes) AS attrs, attributes['spanscope.dropped_attributes_count'] AS dropped "
-        "FROM spanscope.spans WHERE trace_id={t:String}", t=t)[0]
+        "FROM spanscope.spans WHERE trace_id={t:String}",
+        t=t,
+    )[0]
     assert row["marked"] == 1 and row["n"] < 70_000
     assert row["attrs"] <= 258 and int(row["dropped"]) == 1001 - 256
 
@@ -213,7 +263,12 @@ def test_an_exporter_retry_of_the_same_batch_is_stored_once(collector: Collector
     t = _tid()
     body = _json_body(_span_json(t, _sid()), _span_json(t, _sid()))
     for _ in range(3):
-        assert httpx.post(f"{collector.url}/v1/traces", content=body, headers={"Content-Type": "application/json"}).status_code == 200
+        assert (
+            httpx.post(
+                f"{collector.url}/v1/traces", content=body, headers={"Content-Type": "application/json"}
+            ).status_code
+            == 200
+        )
     collector.wait_for_count("SELECT count() FROM spanscope.spans WHERE trace_id={t:String}", 2, t=t)
     time.sleep(0.6)
     assert collector.scalar("SELECT count() FROM spanscope.spans WHERE trace_id={t:String}", t=t) == 2
@@ -221,7 +276,9 @@ def test_an_exporter_retry_of_the_same_batch_is_stored_once(collector: Collector
 
 def _content_requests() -> tuple[bytes, bytes, str, str]:
     req = fixture_request("otel-genai-openai-v2-content")
-    logs = ExportLogsServiceRequest.FromString((FIXTURES / "otel-genai-openai-v2-content" / "logs.pb").read_bytes())
+    logs = ExportLogsServiceRequest.FromString(
+        (FIXTURES / "otel-genai-openai-v2-content" / "logs.pb").read_bytes()
+    )
     # fresh ids so each test sees its own span
     trace_id, span_id = os.urandom(16), os.urandom(8)
     for rs in req.resource_spans:
@@ -239,7 +296,9 @@ def _content_of(collector: CollectorProcess, trace_id: str) -> dict:
     deadline = time.monotonic() + 20
     row: dict = {}
     while time.monotonic() < deadline:
-        rows = collector.sql("SELECT input, output, finish_reasons FROM spanscope.spans WHERE trace_id={t:String}", t=trace_id)
+        rows = collector.sql(
+            "SELECT input, output, finish_reasons FROM spanscope.spans WHERE trace_id={t:String}", t=trace_id
+        )
         if rows and rows[0]["input"] and rows[0]["output"]:
             return rows[0]
         row = rows[0] if rows else {}
@@ -248,12 +307,20 @@ def _content_of(collector: CollectorProcess, trace_id: str) -> dict:
 
 
 @pytest.mark.parametrize("logs_first", [True, False], ids=["logs-before-span", "span-before-logs"])
-def test_genai_content_sent_as_logs_is_attached_to_its_span(collector: CollectorProcess, logs_first: bool) -> None:
+def test_genai_content_sent_as_logs_is_attached_to_its_span(
+    collector: CollectorProcess, logs_first: bool
+) -> None:
     traces, logs, trace_id, _ = _content_requests()
-    first, second = (("/v1/logs", logs), ("/v1/traces", traces)) if logs_first else (("/v1/traces", traces), ("/v1/logs", logs))
+    first, second = (
+        (("/v1/logs", logs), ("/v1/traces", traces))
+        if logs_first
+        else (("/v1/traces", traces), ("/v1/logs", logs))
+    )
     assert httpx.post(collector.url + first[0], content=first[1], headers=PB).status_code == 200
     if not logs_first:
-        collector.wait_for_count("SELECT count() FROM spanscope.spans WHERE trace_id={t:String}", 1, t=trace_id)
+        collector.wait_for_count(
+            "SELECT count() FROM spanscope.spans WHERE trace_id={t:String}", 1, t=trace_id
+        )
     assert httpx.post(collector.url + second[0], content=second[1], headers=PB).status_code == 200
     row = _content_of(collector, trace_id)
     assert orjson.loads(row["input"]) == [
@@ -265,8 +332,24 @@ def test_genai_content_sent_as_logs_is_attached_to_its_span(collector: Collector
 
 
 def test_metrics_export_is_accepted_and_counted(collector: CollectorProcess) -> None:
-    body = orjson.dumps({"resourceMetrics": [{"scopeMetrics": [{"metrics": [
-        {"name": "gen_ai.client.token.usage", "histogram": {"dataPoints": [{"count": "1"}, {"count": "2"}]}}]}]}]})
+    body = orjson.dumps(
+        {
+            "resourceMetrics": [
+                {
+                    "scopeMetrics": [
+                        {
+                            "metrics": [
+                                {
+                                    "name": "gen_ai.client.token.usage",
+                                    "histogram": {"dataPoints": [{"count": "1"}, {"count": "2"}]},
+                                }
+                            ]
+                        }
+                    ]
+                }
+            ]
+        }
+    )
     r = httpx.post(f"{collector.url}/v1/metrics", content=body, headers={"Content-Type": "application/json"})
     assert r.status_code == 200
     text = httpx.get(f"{collector.url}/metrics").text
@@ -278,8 +361,13 @@ def test_health_readiness_and_prometheus_metrics(collector: CollectorProcess) ->
     ready = httpx.get(f"{collector.url}/readyz")
     assert ready.status_code == 200 and ready.json()["storage"] == "embedded chDB"
     text = httpx.get(f"{collector.url}/metrics").text
-    for name in ("spanscope_spans_received_total", "spanscope_spans_stored_total", "spanscope_spans_rejected_total",
-                 "spanscope_queue_depth_bytes", "spanscope_batch_insert_seconds_bucket"):
+    for name in (
+        "spanscope_spans_received_total",
+        "spanscope_spans_stored_total",
+        "spanscope_spans_rejected_total",
+        "spanscope_queue_depth_bytes",
+        "spanscope_batch_insert_seconds_bucket",
+    ):
         assert name in text
 
 
@@ -293,14 +381,23 @@ def test_sql_endpoint_refuses_writes(collector: CollectorProcess) -> None:
 def test_fixture_payloads_normalise_end_to_end(collector: CollectorProcess) -> None:
     req: ExportTraceServiceRequest = fixture_request("openinference-openai")
     trace_ids = {s.trace_id.hex() for rs in req.resource_spans for ss in rs.scope_spans for s in ss.spans}
-    assert httpx.post(f"{collector.url}/v1/traces", content=req.SerializeToString(), headers=PB).status_code == 200
+    assert (
+        httpx.post(f"{collector.url}/v1/traces", content=req.SerializeToString(), headers=PB).status_code
+        == 200
+    )
     q = "SELECT count() FROM spanscope.spans WHERE trace_id IN {t:Array(String)}"
     assert collector.wait_for_count(q, 3, t=sorted(trace_ids)) == 3
     rows = collector.sql(
         "SELECT kind, model, provider, input_tokens, output_tokens, total_tokens, status, output "
-        "FROM spanscope.spans WHERE trace_id IN {t:Array(String)} ORDER BY start_time", t=sorted(trace_ids))
+        "FROM spanscope.spans WHERE trace_id IN {t:Array(String)} ORDER BY start_time",
+        t=sorted(trace_ids),
+    )
     chat = rows[0]
-    assert chat["kind"] == "generation" and chat["model"] == "gpt-4o-mini-2024-07-18" and chat["provider"] == "openai"
+    assert (
+        chat["kind"] == "generation"
+        and chat["model"] == "gpt-4o-mini-2024-07-18"
+        and chat["provider"] == "openai"
+    )
     assert (chat["input_tokens"], chat["output_tokens"], chat["total_tokens"]) == (23, 7, 30)
     assert chat["output"] == "Paris is the capital of France."
     assert rows[1]["kind"] == "embedding" and rows[1]["model"] == "text-embedding-3-small"

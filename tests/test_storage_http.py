@@ -27,8 +27,16 @@ def clickhouse(tmp_path: Path) -> Iterator[ServerHandle]:
 
 def _body(trace_id: str, n: int) -> bytes:
     now = time.time_ns()
-    spans = [{"traceId": trace_id, "spanId": os.urandom(8).hex(), "name": f"s{i}",
-              "startTimeUnixNano": str(now), "endTimeUnixNano": str(now + 1000)} for i in range(n)]
+    spans = [
+        {
+            "traceId": trace_id,
+            "spanId": os.urandom(8).hex(),
+            "name": f"s{i}",
+            "startTimeUnixNano": str(now),
+            "endTimeUnixNano": str(now + 1000),
+        }
+        for i in range(n)
+    ]
     return orjson.dumps({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]})
 
 
@@ -54,9 +62,13 @@ def test_exporter_spans_reach_a_clickhouse_server_over_http(tmp_path: Path, clic
         ).result_rows
         assert rows == [("generation", "gpt-4o", 10, "http-path")]
         # The materialized views ran on the server too.
-        assert client.command(
-            "SELECT sum(span_count) FROM spanscope.trace_index WHERE trace_id = {t:String}", parameters={"t": trace_id}
-        ) == 1
+        assert (
+            client.command(
+                "SELECT sum(span_count) FROM spanscope.trace_index WHERE trace_id = {t:String}",
+                parameters={"t": trace_id},
+            )
+            == 1
+        )
     finally:
         proc.stop()
 
@@ -73,8 +85,11 @@ def test_storage_outage_fills_the_log_then_answers_503_and_drains_on_return(
         trace_id = os.urandom(16).hex()
         accepted, refused = 0, None
         for _ in range(100):
-            r = httpx.post(f"{proc.url}/v1/traces", content=_body(trace_id, 20),
-                           headers={"Content-Type": "application/json"})
+            r = httpx.post(
+                f"{proc.url}/v1/traces",
+                content=_body(trace_id, 20),
+                headers={"Content-Type": "application/json"},
+            )
             if r.status_code != 200:
                 refused = r
                 break

@@ -6,21 +6,44 @@ from spanscope.collector.normalize.wrappers import WrapperTracker
 
 
 def _gen(span: str, parent: str = "", **cols: object) -> dict[str, object]:
-    return {"trace_id": "t" * 32, "span_id": span, "parent_span_id": parent, "kind": "generation",
-            "is_llm_call": 1, **cols}
+    return {
+        "trace_id": "t" * 32,
+        "span_id": span,
+        "parent_span_id": parent,
+        "kind": "generation",
+        "is_llm_call": 1,
+        **cols,
+    }
 
 
 def test_an_observe_generation_around_an_instrumented_call_is_not_a_second_llm_call() -> None:
-    inner = _gen("inner", "outer", input_tokens=100, output_tokens=20, total_tokens=120, cost_usd=0.01,
-                 cost_source="price_table")
-    outer = _gen("outer", input_tokens=100, output_tokens=20, total_tokens=120, cost_usd=0.01,
-                 cost_source="price_table")
+    inner = _gen(
+        "inner",
+        "outer",
+        input_tokens=100,
+        output_tokens=20,
+        total_tokens=120,
+        cost_usd=0.01,
+        cost_source="price_table",
+    )
+    outer = _gen(
+        "outer",
+        input_tokens=100,
+        output_tokens=20,
+        total_tokens=120,
+        cost_usd=0.01,
+        cost_source="price_table",
+    )
     WrapperTracker().mark([inner, outer])
     assert inner["is_llm_call"] == 1 and inner["cost_usd"] == 0.01
     assert outer["is_llm_call"] == 0
     assert "cost_usd" not in outer and "input_tokens" not in outer and "cost_source" not in outer
-    assert outer["attributes"] == {"spanscope.wrapper.input_tokens": "100", "spanscope.wrapper.output_tokens": "20",
-                                   "spanscope.wrapper.total_tokens": "120", "spanscope.wrapper.cost_usd": "0.01"}
+    assert outer["attributes"] == {
+        "spanscope.wrapper.input_tokens": "100",
+        "spanscope.wrapper.output_tokens": "20",
+        "spanscope.wrapper.total_tokens": "120",
+        "spanscope.wrapper.cost_usd": "0.01",
+    }
 
 
 def test_the_parent_arriving_in_a_later_batch_is_still_recognised() -> None:
@@ -41,5 +64,7 @@ def test_a_fallback_wrapper_stays_the_logical_call() -> None:
 
 def test_a_generation_without_generation_children_is_untouched() -> None:
     row = _gen("solo", "chain-span", input_tokens=5, cost_usd=0.1)
-    WrapperTracker().mark([row, {"trace_id": "t" * 32, "span_id": "chain-span", "parent_span_id": "", "kind": "chain"}])
+    WrapperTracker().mark(
+        [row, {"trace_id": "t" * 32, "span_id": "chain-span", "parent_span_id": "", "kind": "chain"}]
+    )
     assert row["is_llm_call"] == 1 and row["input_tokens"] == 5

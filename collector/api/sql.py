@@ -10,14 +10,15 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field
-
 from spanscope.collector.api.deps import collector_of, run_blocking
 
 router = APIRouter(prefix="/api", tags=["sql"])
 
 
 class SqlRequest(BaseModel):
-    query: str = Field(..., min_length=1, max_length=100_000, description="one SELECT/SHOW/DESCRIBE statement")
+    query: str = Field(
+        ..., min_length=1, max_length=100_000, description="one SELECT/SHOW/DESCRIBE statement"
+    )
     params: dict[str, Any] = Field(default_factory=dict, description="values for {name:Type} placeholders")
     max_rows: int = Field(10_000, ge=1, le=1_000_000)
 

@@ -16,8 +16,20 @@ from typing import Any
 
 # Per model: failure probabilities, off-format probability, seconds per output token, quality.
 PROFILES: dict[str, dict[str, float]] = {
-    "gpt-4o-mini": {"rate_limit": 0.22, "error": 0.03, "off_format": 0.1, "s_per_token": 0.0012, "base": 0.12},
-    "claude-3-5-haiku-20241022": {"rate_limit": 0.02, "error": 0.01, "off_format": 0.03, "s_per_token": 0.0016, "base": 0.2},
+    "gpt-4o-mini": {
+        "rate_limit": 0.22,
+        "error": 0.03,
+        "off_format": 0.1,
+        "s_per_token": 0.0012,
+        "base": 0.12,
+    },
+    "claude-3-5-haiku-20241022": {
+        "rate_limit": 0.02,
+        "error": 0.01,
+        "off_format": 0.03,
+        "s_per_token": 0.0016,
+        "base": 0.2,
+    },
     "gpt-4o": {"rate_limit": 0.05, "error": 0.01, "off_format": 0.02, "s_per_token": 0.002, "base": 0.25},
 }
 DEFAULT_PROFILE = {"rate_limit": 0.0, "error": 0.0, "off_format": 0.0, "s_per_token": 0.001, "base": 0.05}
@@ -63,7 +75,11 @@ class FakeLLM:
         messages = body.get("messages") or []
         prof = PROFILES.get(model, DEFAULT_PROFILE)
         if self._roll() < prof["rate_limit"]:
-            return 429, {"error": {"type": "rate_limit_exceeded", "message": f"Rate limit reached for {model}"}}, 0.02
+            return (
+                429,
+                {"error": {"type": "rate_limit_exceeded", "message": f"Rate limit reached for {model}"}},
+                0.02,
+            )
         if self._roll() < prof["error"]:
             return 500, {"error": {"type": "server_error", "message": "The server had an error"}}, 0.05
         sentences = _context_sentences(messages)
@@ -86,10 +102,14 @@ class FakeLLM:
             "object": "chat.completion",
             "created": int(time.time()),
             "model": model if model in PROFILES else "fake-model",
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": content}}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens},
+            "choices": [
+                {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
         }
         return 200, resp, delay
 
@@ -99,16 +119,22 @@ class FakeLLM:
         data = []
         for i, text in enumerate(items):
             rng = random.Random(str(text))
-            data.append({"object": "embedding", "index": i, "embedding": [rng.uniform(-1, 1) for _ in range(8)]})
+            data.append(
+                {"object": "embedding", "index": i, "embedding": [rng.uniform(-1, 1) for _ in range(8)]}
+            )
         tokens = sum(_tokens(str(t)) for t in items)
-        return {"object": "list", "data": data, "model": body.get("model", "text-embedding-3-small"),
-                "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+        return {
+            "object": "list",
+            "data": data,
+            "model": body.get("model", "text-embedding-3-small"),
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         llm = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
             def do_POST(self) -> None:

@@ -19,16 +19,15 @@ import urllib.request
 from functools import partial
 from typing import Any
 
-from pydantic import BaseModel
-
 import spanscope.sdk as spanscope
+from pydantic import BaseModel
 from spanscope.collector.demo.corpus import BLOCKED_INPUTS, PROMPT_VERSIONS, QUESTIONS, retrieve
 from spanscope.collector.demo.fake_llm import FakeLLM
 
 SYSTEM_PROMPTS = {
     "v3": "Answer the customer's question from the context. Reply as JSON with answer and citations.",
     "v4": "You are a concise support agent. Use only the context below. Respond in JSON: "
-          '{"answer": str, "citations": [doc ids]}.',
+    '{"answer": str, "citations": [doc ids]}.',
 }
 
 
@@ -47,12 +46,15 @@ class Answer(BaseModel):
 
 def call_llm(base_url: str, model: str, prompt_version: str, messages: list[dict[str, str]]) -> str:
     """One chat completion over HTTP, recorded on the current (attempt) span."""
-    body = json.dumps({"model": model, "messages": messages, "temperature": 0.2,
-                       "response_format": {"type": "json_object"}}).encode()
+    body = json.dumps(
+        {"model": model, "messages": messages, "temperature": 0.2, "response_format": {"type": "json_object"}}
+    ).encode()
     req = urllib.request.Request(f"{base_url}/chat/completions", body, {"Content-Type": "application/json"})
     spanscope.update_current_span(
         provider="anthropic" if model.startswith("claude") else "openai",
-        input_messages=messages, prompt_name="support-answer", prompt_version=prompt_version,
+        input_messages=messages,
+        prompt_name="support-answer",
+        prompt_version=prompt_version,
         parameters={"temperature": 0.2},
     )
     try:
@@ -62,8 +64,10 @@ def call_llm(base_url: str, model: str, prompt_version: str, messages: list[dict
         raise LLMError(exc.code, json.loads(exc.read() or b"{}").get("error", {}).get("message", str(exc))) from None
     text = data["choices"][0]["message"]["content"]
     spanscope.update_current_span(
-        response_model=data["model"], response_id=data["id"],
-        input_tokens=data["usage"]["prompt_tokens"], output_tokens=data["usage"]["completion_tokens"],
+        response_model=data["model"],
+        response_id=data["id"],
+        input_tokens=data["usage"]["prompt_tokens"],
+        output_tokens=data["usage"]["completion_tokens"],
         finish_reasons=[data["choices"][0]["finish_reason"]],
         output_messages=[{"role": "assistant", "content": text}],
     )
@@ -90,10 +94,12 @@ class DemoApp:
     def __init__(self, llm_url: str, rng: random.Random) -> None:
         self.llm_url = llm_url
         self.rng = rng
-        self.input_guard = spanscope.Guardrail(no_injection_or_card, name="input_policy", stage="input",
-                                               policy="injection+pci-v1")
-        self.output_guard = spanscope.Guardrail(no_internal_urls, name="output_policy", stage="output",
-                                                policy="links-v2")
+        self.input_guard = spanscope.Guardrail(
+            no_injection_or_card, name="input_policy", stage="input", policy="injection+pci-v1"
+        )
+        self.output_guard = spanscope.Guardrail(
+            no_internal_urls, name="output_policy", stage="output", policy="links-v2"
+        )
         self.retrieve = spanscope.observe(kind="retrieval", name="retrieve_docs")(self._retrieve)
 
     def _retrieve(self, question: str) -> list[dict[str, Any]]:
@@ -103,15 +109,17 @@ class DemoApp:
         return docs
 
     def answer(self, question: str, user: str, session: str) -> str:
-        with spanscope.propagate_attributes(session_id=session, user_id=user, tags=["demo", "support-bot"]):
-            with spanscope.observation("answer_question", kind="chain") as obs:
-                obs.update(input=question)
-                result = self._answer(question)
-                obs.update(output=result)
-                if self.rng.random() < 0.3:
-                    liked = "INSUFFICIENT_DATA" not in result and self.rng.random() < 0.8
-                    spanscope.score("user_feedback", liked, comment=None if liked else "not helpful")
-                return result
+        with (
+            spanscope.propagate_attributes(session_id=session, user_id=user, tags=["demo", "support-bot"]),
+            spanscope.observation("answer_question", kind="chain") as obs,
+        ):
+            obs.update(input=question)
+            result = self._answer(question)
+            obs.update(output=result)
+            if self.rng.random() < 0.3:
+                liked = "INSUFFICIENT_DATA" not in result and self.rng.random() < 0.8
+                spanscope.score("user_feedback", liked, comment=None if liked else "not helpful")
+            return result
 
     def _answer(self, question: str) -> str:
         try:
@@ -121,12 +129,22 @@ class DemoApp:
         docs = self.retrieve(question)
         version = self.rng.choice(PROMPT_VERSIONS)
         context = "\n".join(f"[{d['id']}] {d['content']}" for d in docs)
-        messages = [{"role": "system", "content": f"{SYSTEM_PROMPTS[version]}\nContext:\n{context}"},
-                    {"role": "user", "content": question}]
+        messages = [
+            {"role": "system", "content": f"{SYSTEM_PROMPTS[version]}\nContext:\n{context}"},
+            {"role": "user", "content": question},
+        ]
         ask = spanscope.fallback(
-            [("gpt-4o-mini", partial(call_llm, self.llm_url, "gpt-4o-mini", version)),
-             ("claude-3-5-haiku-20241022", partial(call_llm, self.llm_url, "claude-3-5-haiku-20241022", version))],
-            name="generate_answer", retries=1, backoff=0.05, max_backoff=0.2,
+            [
+                ("gpt-4o-mini", partial(call_llm, self.llm_url, "gpt-4o-mini", version)),
+                (
+                    "claude-3-5-haiku-20241022",
+                    partial(call_llm, self.llm_url, "claude-3-5-haiku-20241022", version),
+                ),
+            ],
+            name="generate_answer",
+            retries=1,
+            backoff=0.05,
+            max_backoff=0.2,
             degraded=lambda msgs: json.dumps({"answer": "Please see our help center.", "citations": []}),
         )
         try:
@@ -139,12 +157,18 @@ class DemoApp:
         return str(self.output_guard(text))
 
 
-def run_demo(endpoint: str, traces: int = 200, continuous: bool = False, seed: int | None = None,
-             pace_s: float = 0.5) -> int:
+def run_demo(
+    endpoint: str, traces: int = 200, continuous: bool = False, seed: int | None = None, pace_s: float = 0.5
+) -> int:
     """Sends `traces` requests (or until interrupted with `continuous`); returns an exit code."""
     rng = random.Random(seed)
-    spanscope.init(endpoint=endpoint, service="support-bot", environment="demo", release="2.3.0",
-                   schedule_delay_millis=500)
+    spanscope.init(
+        endpoint=endpoint,
+        service="support-bot",
+        environment="demo",
+        release="2.3.0",
+        schedule_delay_millis=500,
+    )
     sent = 0
     with FakeLLM(seed=seed, speed=4.0) as llm:
         app = DemoApp(llm.url, rng)

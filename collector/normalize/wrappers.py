@@ -18,8 +18,15 @@ from collections import OrderedDict
 from typing import Any
 
 LLM_KINDS = frozenset({"generation", "embedding"})
-USAGE_COLUMNS = ("input_tokens", "output_tokens", "total_tokens", "cache_read_tokens",
-                 "cache_write_tokens", "reasoning_tokens", "cost_usd")
+USAGE_COLUMNS = (
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cost_usd",
+)
 
 
 class WrapperTracker:
