@@ -97,6 +97,7 @@ class Collector:
     def stop(self) -> None:
         if self.storage_ready.is_set():
             self.flusher.stop()
+        self.ingestor.close()
         self.wal.close()
         self.storage.close()
 

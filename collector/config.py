@@ -38,6 +38,7 @@ class Settings:
     batch_max_bytes: int = 64 * 1024 * 1024
     batch_interval_s: float = 1.0
     price_file: Path | None = None
+    ingest_workers: int = 0
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -56,6 +57,9 @@ class Settings:
             price_file=Path(price) if price else None,
             batch_interval_s=float(os.environ.get("SPANSCOPE_BATCH_INTERVAL_S", "1.0")),
             max_clock_skew_s=_env_int("SPANSCOPE_MAX_PAST_S", 7 * 24 * 3600),
+            ingest_workers=_env_int(
+                "SPANSCOPE_INGEST_WORKERS", min(2, os.cpu_count() or 1) if (os.cpu_count() or 1) > 1 else 0
+            ),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -10,11 +10,15 @@ applied to the stored span by the flusher.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import multiprocessing
 import time
 from collections import OrderedDict
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -34,6 +38,31 @@ from spanscope.collector.pricing import PriceTable
 log = logging.getLogger("spanscope.ingest")
 
 CONTENT_KINDS = frozenset({"generation", "embedding"})
+
+
+# Bodies at least this large are decoded and normalised in a worker process; smaller ones inline,
+# where the round trip to a worker would cost more than it saves.
+POOL_MIN_BYTES = 64 * 1024
+
+_worker_prices: PriceTable | None = None
+
+
+def _init_worker(price_file: Path | None) -> None:
+    global _worker_prices
+    _worker_prices = PriceTable.load(price_file)
+
+
+def _decode_and_normalize(
+    raw: bytes, mtype: str, limits: otlp.Limits, ctx_args: dict[str, Any]
+) -> tuple[list[dict[str, Any]], int, str]:
+    """Runs in a worker process (or inline): the CPU-bound part of a traces request."""
+    decoded = otlp.decode_traces(raw, mtype, limits)
+    if not decoded.spans:
+        return [], decoded.rejected, decoded.error_message
+    prices = ctx_args.pop("prices", None) or _worker_prices
+    assert prices is not None
+    rows = normalize(decoded.spans, NormalizeContext(prices=prices, **ctx_args))
+    return rows, decoded.rejected, decoded.error_message
 
 
 class Overloaded(RuntimeError):
@@ -91,17 +120,28 @@ class Ingestor:
         self._wrappers = WrapperTracker()
         self._inflight_bytes = 0
         self.max_inflight_bytes = 4 * settings.max_body_bytes * 16
+        self._pool: ProcessPoolExecutor | None = None
+        if settings.ingest_workers > 0:
+            self._pool = ProcessPoolExecutor(
+                settings.ingest_workers,
+                mp_context=multiprocessing.get_context("spawn"),  # never fork a process running chDB
+                initializer=_init_worker,
+                initargs=(settings.price_file,),
+            )
         for h in log_.scan_hashes():
             self._seen_requests.put(h, None)
 
-    def context(self, project_id: str | None = None, from_resource: bool = True) -> NormalizeContext:
-        return NormalizeContext(
-            project_id=project_id or self.settings.project,
-            retention_days=self.settings.retention_days,
-            prices=self.prices,
-            project_from_resource=from_resource,
-            max_content_bytes=self.settings.max_content_bytes,
-        )
+    def _ctx_args(self, project_id: str | None, from_resource: bool) -> dict[str, Any]:
+        return {
+            "project_id": project_id or self.settings.project,
+            "retention_days": self.settings.retention_days,
+            "project_from_resource": from_resource,
+            "max_content_bytes": self.settings.max_content_bytes,
+        }
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _admit(self, size: int) -> None:
         if self.wal.backlog_bytes + size > self.wal.max_backlog_bytes:
@@ -128,24 +168,26 @@ class Ingestor:
         project_from_resource: bool = True,
     ) -> IngestResult:
         mtype, raw = self._read_body(body, content_type, encoding)
-        digest = hashlib.blake2b(
-            raw, digest_size=wal.HASH_BYTES, key=(project_id or "").encode()[:64]
-        ).digest()
+        digest = hashlib.blake2b(raw, digest_size=wal.HASH_BYTES, key=(project_id or "").encode()[:64]).digest()
         if digest in self._seen_requests:
             self.metrics.duplicate_requests.inc()
             return IngestResult(0, 0, duplicate=True)
-        decoded = otlp.decode_traces(raw, mtype, self.limits)
-        received = len(decoded.spans) + decoded.rejected
-        self.metrics.spans_received.inc(received)
-        if decoded.rejected:
-            self.metrics.spans_rejected.labels("invalid").inc(decoded.rejected)
-        if not decoded.spans:
-            if decoded.rejected:
-                raise otlp.PayloadError(
-                    f"all {decoded.rejected} spans were rejected: {decoded.error_message}"
-                )
+        ctx_args = self._ctx_args(project_id, project_from_resource)
+        if self._pool is not None and len(raw) >= POOL_MIN_BYTES:
+            loop = asyncio.get_running_loop()
+            rows, rejected, message = await loop.run_in_executor(
+                self._pool, _decode_and_normalize, raw, mtype, self.limits, ctx_args
+            )
+        else:
+            ctx_args["prices"] = self.prices
+            rows, rejected, message = _decode_and_normalize(raw, mtype, self.limits, ctx_args)
+        self.metrics.spans_received.inc(len(rows) + rejected)
+        if rejected:
+            self.metrics.spans_rejected.labels("invalid").inc(rejected)
+        if not rows:
+            if rejected:
+                raise otlp.PayloadError(f"all {rejected} spans were rejected: {message}")
             return IngestResult(0, 0)
-        rows = normalize(decoded.spans, self.context(project_id, project_from_resource))
         self._wrappers.mark(rows)
         self._attach_pending_content(rows)
         payload = b"\n".join(orjson.dumps(r) for r in rows)
@@ -161,7 +203,7 @@ class Ingestor:
         finally:
             self._inflight_bytes -= len(record)
         self.metrics.spans_accepted.inc(len(rows))
-        return IngestResult(len(rows), decoded.rejected, decoded.error_message)
+        return IngestResult(len(rows), rejected, message)
 
     def _attach_pending_content(self, rows: list[dict[str, Any]]) -> None:
         pending = self._pending_content

@@ -195,7 +195,22 @@ def _any_value(v: AnyValue) -> Any:
 
 
 def _kv_list(kvs: Iterable[KeyValue]) -> dict[str, Any]:
-    return {kv.key: _any_value(kv.value) for kv in kvs}
+    """The hot loop of ingest: scalar values are read inline, nested ones through `_any_value`."""
+    out: dict[str, Any] = {}
+    for kv in kvs:
+        v = kv.value
+        which = v.WhichOneof("value")
+        if which == "string_value":
+            out[kv.key] = v.string_value
+        elif which == "int_value":
+            out[kv.key] = v.int_value
+        elif which == "double_value":
+            out[kv.key] = v.double_value
+        elif which == "bool_value":
+            out[kv.key] = v.bool_value
+        else:
+            out[kv.key] = _any_value(v)
+    return out
 
 
 def _json_any(v: Any) -> Any:
@@ -274,8 +289,10 @@ def apply_limits(attrs: dict[str, Any], limits: Limits) -> dict[str, Any]:
         kept = dict(list(attrs.items())[: limits.max_attributes])
         kept[DROPPED_ATTRIBUTES_KEY] = len(attrs) - limits.max_attributes
         attrs = kept
+    small = limits.max_attribute_bytes // 4
     for key, value in attrs.items():
-        if isinstance(value, (str, list)):
+        # A string of at most cap/4 characters cannot exceed cap bytes in UTF-8: skip it cheaply.
+        if (type(value) is str and len(value) > small) or type(value) is list:
             cap = limits.max_content_bytes if key in CONTENT_KEYS else limits.max_attribute_bytes
             new, changed = _limit_value(value, cap)
             if changed:
@@ -370,11 +387,15 @@ def _decode_traces_pb(body: bytes, limits: Limits) -> DecodeResult:
                     res.reject(problem)
                     continue
                 attrs = _kv_list(sp.attributes)
-                events = [
-                    SpanEvent(_text(e.name), e.time_unix_nano, _kv_list(e.attributes)) for e in sp.events
-                ]
-                name = _text(sp.name)
-                status_message = _text(sp.status.message)
+                events = (
+                    [SpanEvent(_text(e.name), e.time_unix_nano, _kv_list(e.attributes)) for e in sp.events]
+                    if sp.events
+                    else []
+                )
+                status = sp.status
+                name, status_message = sp.name, status.message
+                if lenient:
+                    name, status_message = _text(name), _text(status_message)
                 if lenient:
                     fixed = _fix_text(attrs)
                     if fixed is None or any(isinstance(x, bytes) for x in (name, status_message)):
@@ -391,7 +412,7 @@ def _decode_traces_pb(body: bytes, limits: Limits) -> DecodeResult:
                         name=name,
                         start_ns=start,
                         end_ns=end or start,
-                        status_code=sp.status.code,
+                        status_code=status.code,
                         status_message=status_message,
                         attributes=apply_limits(attrs, limits),
                         events=events,

@@ -25,10 +25,9 @@ class CollectorProcess:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = dict(os.environ, SPANSCOPE_BATCH_INTERVAL_S="0.2", **(env or {}))
-        self.env.pop("SPANSCOPE_CLICKHOUSE_URL", None) if "SPANSCOPE_CLICKHOUSE_URL" not in (
-            env or {}
-        ) else None
+        self.env = {**os.environ, "SPANSCOPE_BATCH_INTERVAL_S": "0.2", **(env or {})}
+        if "SPANSCOPE_CLICKHOUSE_URL" not in (env or {}):
+            self.env.pop("SPANSCOPE_CLICKHOUSE_URL", None)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"collector-{self.port}.log"
 
