@@ -275,3 +275,7 @@ CANONICAL_METADATA_PREFIX: Final = "metadata."
 # an attempt span within its option (retries on transient errors repeat the same option).
 SS_FALLBACK_SERVED_ATTEMPT: Final = "spanscope.fallback.served_attempt"
 SS_FALLBACK_RETRY: Final = "spanscope.fallback.retry"
+
+# Set by the collector on a span whose conventions could not be normalised (the span is kept as a
+# plain span with all its attributes; the value says what went wrong).
+SS_NORMALIZE_ERROR: Final = "spanscope.normalize_error"

@@ -1,0 +1,194 @@
+"""Cost: totals and breakdowns, the most expensive traces, month-to-date and month-end projection.
+
+Projection: month-to-date cost + (cost of the trailing 7 days ÷ the days of data in them) × the days
+left in the UTC month. Breakdowns by model, service and prompt version read the rollups; by user and
+the most expensive traces read raw spans.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from spanscope.collector.api.deps import blocking, project_of, storage_of, time_range
+from spanscope.collector.api.querying import (
+    PROJECT,
+    Params,
+    SpanFilters,
+    TimeRange,
+    dimension_sql,
+    from_us,
+    metrics_sql,
+    span_time,
+    to_us,
+)
+from spanscope.collector.api.tracequery import SKEW_US, TRACE_SLACK_US
+from spanscope.collector.storage import Storage
+from spanscope.schemas.metrics import IS_ROOT, Dimension, Metric, Source, alias
+from spanscope.schemas.models import CostResponse, CostRow, DailyCost, ExpensiveTrace
+
+router = APIRouter(prefix="/api", tags=["cost"])
+
+_ROW_METRICS = (Metric.COST, Metric.LLM_CALLS, Metric.REQUESTS, Metric.INPUT_TOKENS, Metric.OUTPUT_TOKENS)
+PROJECTION = "month-to-date + trailing 7-day daily average × days left in the UTC month"
+
+
+def _num(v: Any) -> float:
+    return float(v) if v is not None else 0.0
+
+
+def cost_by(
+    storage: Storage,
+    project: str,
+    tr: TimeRange,
+    dimension: Dimension,
+    source: Source,
+    limit: int,
+    total: float,
+) -> list[CostRow]:
+    p = Params(project)
+    base = dimension_sql(dimension)
+    sql, _, _ = metrics_sql(
+        storage.database, p, tr, _ROW_METRICS, SpanFilters(), source, group=base, where=f"{base} != ''"
+    )
+    rows = storage.query_dicts(
+        f"SELECT * FROM ({sql}) WHERE {alias(Metric.COST)} > 0 ORDER BY {alias(Metric.COST)} DESC, grp "
+        f"LIMIT {int(limit)}",
+        p.values,
+    )
+    return [
+        CostRow(
+            key=str(r["grp"]),
+            cost_usd=_num(r[alias(Metric.COST)]),
+            share=_num(r[alias(Metric.COST)]) / total if total > 0 else None,
+            llm_calls=int(_num(r[alias(Metric.LLM_CALLS)])),
+            requests=int(_num(r[alias(Metric.REQUESTS)])),
+            input_tokens=int(_num(r[alias(Metric.INPUT_TOKENS)])),
+            output_tokens=int(_num(r[alias(Metric.OUTPUT_TOKENS)])),
+        )
+        for r in rows
+    ]
+
+
+def total_cost(storage: Storage, project: str, tr: TimeRange) -> float:
+    p = Params(project)
+    sql, _, _ = metrics_sql(storage.database, p, tr, [Metric.COST], SpanFilters(), "rollup")
+    rows = storage.query_dicts(sql, p.values)
+    return _num(rows[0][alias(Metric.COST)]) if rows else 0.0
+
+
+def top_traces(storage: Storage, project: str, tr: TimeRange, limit: int) -> list[ExpensiveTrace]:
+    p = Params(project)
+    db = storage.database
+    page = storage.query_dicts(
+        "SELECT trace_id, sum(cost_usd) AS cost, sum(total_tokens) AS tokens, sum(is_llm_call) AS calls "
+        f"FROM {db}.spans WHERE {PROJECT} AND {span_time(p, tr.start_us, tr.end_us)} AND cost_usd > 0 "
+        f"GROUP BY trace_id ORDER BY cost DESC, trace_id LIMIT {int(limit)}",
+        p.values,
+    )
+    if not page:
+        return []
+    ids = [r["trace_id"] for r in page]
+    roots = {
+        r["trace_id"]: r
+        for r in storage.query_dicts(
+            "SELECT trace_id, name, service, toUnixTimestamp64Micro(start_time) AS start_us "
+            f"FROM {db}.spans WHERE {PROJECT} AND "
+            f"{span_time(p, tr.start_us - TRACE_SLACK_US, tr.end_us + SKEW_US)} "
+            f"AND {IS_ROOT} AND trace_id IN {p.bind(ids, 'Array(String)')} LIMIT 1 BY trace_id",
+            p.values,
+        )
+    }
+    out = []
+    for r in page:
+        root = roots.get(r["trace_id"], {})
+        out.append(
+            ExpensiveTrace(
+                trace_id=r["trace_id"],
+                name=root.get("name", ""),
+                service=root.get("service", ""),
+                start_time=from_us(int(root.get("start_us", tr.start_us))),
+                cost_usd=_num(r["cost"]),
+                total_tokens=int(r["tokens"]),
+                llm_calls=int(r["calls"]),
+            )
+        )
+    return out
+
+
+def month_projection(
+    storage: Storage, project: str, now_us: int
+) -> tuple[datetime, float, float, list[DailyCost]]:
+    """(month start, month-to-date cost, projected month-end cost, cost per day of the month)."""
+    now = from_us(now_us)
+    month_start = datetime(now.year, now.month, 1, tzinfo=UTC)
+    next_month = datetime(now.year + (now.month == 12), now.month % 12 + 1, 1, tzinfo=UTC)
+    ms_us = to_us(month_start)
+    p = Params(project)
+    daily_sql, _, _ = metrics_sql(
+        storage.database,
+        p,
+        TimeRange(ms_us, max(now_us, ms_us + 1)),
+        [Metric.COST],
+        SpanFilters(),
+        "rollup",
+        step_s=86400,
+    )
+    daily_rows = {
+        int(r["bucket"]): _num(r[alias(Metric.COST)]) for r in storage.query_dicts(daily_sql, p.values)
+    }
+    mtd = sum(daily_rows.values())
+    days = []
+    day_s = ms_us // 1_000_000
+    while day_s * 1_000_000 < now_us:
+        days.append(DailyCost(day=from_us(day_s * 1_000_000), cost_usd=daily_rows.get(day_s, 0.0)))
+        day_s += 86400
+    week = TimeRange(now_us - 7 * 86400 * 1_000_000, now_us)
+    p2 = Params(project)
+    sql, _, _ = metrics_sql(storage.database, p2, week, [Metric.COST], SpanFilters(), "rollup", step_s=3600)
+    hours = storage.query_dicts(
+        f"SELECT min(bucket) AS first, sum({alias(Metric.COST)}) AS cost FROM ({sql})", p2.values
+    )
+    projected = mtd
+    if hours and hours[0]["cost"]:
+        first_s = int(hours[0]["first"])
+        span_days = max((now_us / 1e6 - first_s) / 86400, 1 / 24)
+        rate = _num(hours[0]["cost"]) / span_days
+        projected = mtd + rate * max((to_us(next_month) - now_us) / 1e6 / 86400, 0.0)
+    return month_start, mtd, projected, days
+
+
+@router.get(
+    "/cost",
+    summary="Cost by model, service, prompt version and user; most expensive traces; month-end projection",
+    description=__doc__ or "",
+)
+async def cost(
+    project: Annotated[str, Depends(project_of)],
+    tr: Annotated[TimeRange, Depends(time_range)],
+    storage: Annotated[Storage, Depends(storage_of)],
+    limit: Annotated[int, Query(ge=1, le=500, description="rows per breakdown")] = 20,
+    traces: Annotated[int, Query(ge=0, le=100, description="most expensive traces to list (0: none)")] = 10,
+) -> CostResponse:
+    def run() -> CostResponse:
+        total = total_cost(storage, project, tr)
+        month_start, mtd, projected, days = month_projection(storage, project, int(time.time() * 1_000_000))
+        return CostResponse(
+            start=tr.start,
+            end=tr.end,
+            total_usd=total,
+            by_model=cost_by(storage, project, tr, Dimension.MODEL, "rollup", limit, total),
+            by_service=cost_by(storage, project, tr, Dimension.SERVICE, "rollup", limit, total),
+            by_prompt_version=cost_by(storage, project, tr, Dimension.PROMPT_VERSION, "rollup", limit, total),
+            by_user=cost_by(storage, project, tr, Dimension.USER, "spans", limit, total),
+            top_traces=top_traces(storage, project, tr, traces) if traces else [],
+            month_start=month_start,
+            month_to_date_usd=mtd,
+            projected_month_end_usd=projected,
+            projection_method=PROJECTION,
+            daily=days,
+        )
+
+    return await blocking(run)

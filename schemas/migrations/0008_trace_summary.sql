@@ -1,0 +1,122 @@
+-- One row per trace (after merges) with the trace-level facts a trace list shows: the root span's
+-- fields and short previews of its input/output, counts, cost, tokens, models, flags. Trace search
+-- finds a page of trace ids on `spans`, then reads their summaries here by primary key instead of
+-- re-reading every span of the page. Partial rows of a trace (spans arrive in several inserts) are
+-- combined by the engine's merges; readers still aggregate with GROUP BY trace_id.
+-- Root fields are max(if(is_root, value, '')): only the root contributes a non-empty value.
+-- (`spans.start_time` in the view: the bare name would mean the min(start_time) alias.)
+CREATE TABLE IF NOT EXISTS spanscope.trace_summary
+(
+    project_id        LowCardinality(String),
+    trace_id          String,
+    start_time        SimpleAggregateFunction(min, DateTime64(6, 'UTC')),
+    end_time          SimpleAggregateFunction(max, DateTime64(6, 'UTC')),
+    root_span_id      SimpleAggregateFunction(max, String),
+    root_name         SimpleAggregateFunction(max, String),
+    root_kind         SimpleAggregateFunction(max, String),
+    root_service      SimpleAggregateFunction(max, String),
+    root_environment  SimpleAggregateFunction(max, String),
+    root_release      SimpleAggregateFunction(max, String),
+    root_status       SimpleAggregateFunction(max, String),
+    root_status_message SimpleAggregateFunction(max, String),
+    root_start        SimpleAggregateFunction(max, DateTime64(6, 'UTC')),
+    root_end          SimpleAggregateFunction(max, DateTime64(6, 'UTC')),
+    root_duration_ms  SimpleAggregateFunction(max, Float64),
+    root_input        SimpleAggregateFunction(max, String) CODEC(ZSTD(3)),
+    root_output       SimpleAggregateFunction(max, String) CODEC(ZSTD(3)),
+    spans             SimpleAggregateFunction(sum, UInt64),
+    errors            SimpleAggregateFunction(sum, UInt64),
+    llm_calls         SimpleAggregateFunction(sum, UInt64),
+    cost_usd          SimpleAggregateFunction(sum, Float64),
+    input_tokens      SimpleAggregateFunction(sum, UInt64),
+    output_tokens     SimpleAggregateFunction(sum, UInt64),
+    total_tokens      SimpleAggregateFunction(sum, UInt64),
+    fallbacks         SimpleAggregateFunction(sum, UInt64),
+    guardrail_blocks  SimpleAggregateFunction(sum, UInt64),
+    off_format        SimpleAggregateFunction(sum, UInt64),
+    models            SimpleAggregateFunction(groupUniqArrayArray, Array(String)),
+    tags              SimpleAggregateFunction(groupUniqArrayArray, Array(String)),
+    prompts           SimpleAggregateFunction(groupUniqArrayArray, Array(String)),
+    session_id        SimpleAggregateFunction(max, String),
+    user_id           SimpleAggregateFunction(max, String),
+    retention_days    SimpleAggregateFunction(max, UInt16)
+)
+ENGINE = AggregatingMergeTree
+ORDER BY (project_id, trace_id)
+TTL toDateTime(end_time) + toIntervalDay(retention_days);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS spanscope.trace_summary_mv TO spanscope.trace_summary AS
+SELECT
+    project_id,
+    trace_id,
+    min(start_time) AS start_time,
+    max(end_time) AS end_time,
+    max(if(parent_span_id = '', span_id, '')) AS root_span_id,
+    max(if(parent_span_id = '', toString(name), '')) AS root_name,
+    max(if(parent_span_id = '', toString(kind), '')) AS root_kind,
+    max(if(parent_span_id = '', toString(service), '')) AS root_service,
+    max(if(parent_span_id = '', toString(environment), '')) AS root_environment,
+    max(if(parent_span_id = '', toString(release), '')) AS root_release,
+    max(if(parent_span_id = '', toString(status), '')) AS root_status,
+    max(if(parent_span_id = '', status_message, '')) AS root_status_message,
+    max(if(parent_span_id = '', spans.start_time, toDateTime64(0, 6, 'UTC'))) AS root_start,
+    max(if(parent_span_id = '', spans.end_time, toDateTime64(0, 6, 'UTC'))) AS root_end,
+    max(if(parent_span_id = '', duration_ms, 0)) AS root_duration_ms,
+    max(if(parent_span_id = '', leftUTF8(input, 1000), '')) AS root_input,
+    max(if(parent_span_id = '', leftUTF8(output, 1000), '')) AS root_output,
+    count() AS spans,
+    countIf(status = 'ERROR') AS errors,
+    sum(is_llm_call) AS llm_calls,
+    sum(cost_usd) AS cost_usd,
+    sum(input_tokens) AS input_tokens,
+    sum(output_tokens) AS output_tokens,
+    sum(total_tokens) AS total_tokens,
+    countIf(fallback_used = 1) AS fallbacks,
+    countIf(kind = 'guardrail' AND guardrail_verdict IN ('block', 'modify')) AS guardrail_blocks,
+    countIf(output_validated = 1 AND output_valid = 0) AS off_format,
+    groupUniqArrayIf(toString(model), model != '') AS models,
+    groupUniqArrayArray(tags) AS tags,
+    groupUniqArrayIf(concat(prompt_name, '@', prompt_version), prompt_name != '') AS prompts,
+    max(session_id) AS session_id,
+    max(user_id) AS user_id,
+    max(retention_days) AS retention_days
+FROM spanscope.spans
+GROUP BY project_id, trace_id;
+
+INSERT INTO spanscope.trace_summary
+SELECT
+    project_id,
+    trace_id,
+    min(start_time),
+    max(end_time),
+    max(if(parent_span_id = '', span_id, '')),
+    max(if(parent_span_id = '', toString(name), '')),
+    max(if(parent_span_id = '', toString(kind), '')),
+    max(if(parent_span_id = '', toString(service), '')),
+    max(if(parent_span_id = '', toString(environment), '')),
+    max(if(parent_span_id = '', toString(release), '')),
+    max(if(parent_span_id = '', toString(status), '')),
+    max(if(parent_span_id = '', status_message, '')),
+    max(if(parent_span_id = '', start_time, toDateTime64(0, 6, 'UTC'))),
+    max(if(parent_span_id = '', end_time, toDateTime64(0, 6, 'UTC'))),
+    max(if(parent_span_id = '', duration_ms, 0)),
+    max(if(parent_span_id = '', leftUTF8(input, 1000), '')),
+    max(if(parent_span_id = '', leftUTF8(output, 1000), '')),
+    count(),
+    countIf(status = 'ERROR'),
+    sum(is_llm_call),
+    sum(cost_usd),
+    sum(input_tokens),
+    sum(output_tokens),
+    sum(total_tokens),
+    countIf(fallback_used = 1),
+    countIf(kind = 'guardrail' AND guardrail_verdict IN ('block', 'modify')),
+    countIf(output_validated = 1 AND output_valid = 0),
+    groupUniqArrayIf(toString(model), model != ''),
+    groupUniqArrayArray(tags),
+    groupUniqArrayIf(concat(prompt_name, '@', prompt_version), prompt_name != ''),
+    max(session_id),
+    max(user_id),
+    max(retention_days)
+FROM spanscope.spans
+GROUP BY project_id, trace_id;
