@@ -222,7 +222,7 @@ class Ingestor:
         records, skipped = otlp.decode_logs(raw, mtype)
         if skipped:
             self.metrics.log_records.labels("no_span_context").inc(skipped)
-        patches = content_from_logs(records)
+        patches = content_from_logs(records, self.settings.max_content_bytes)
         if not patches:
             self.metrics.log_records.labels("ignored").inc(len(records))
             return IngestResult(0, 0)

@@ -31,9 +31,9 @@ from spanscope.collector.otlp import DecodedSpan
 from spanscope.collector.pricing import PriceTable
 from spanscope.schemas import attributes as A
 
+from . import documents, frameworks, kind, messages, openinference, openlit, otel_genai, spanscope, traceloop
 from . import events as _events
 from . import fallback as _fallback
-from . import frameworks, kind, messages, openinference, openlit, otel_genai, spanscope, traceloop
 from .canon import attr_text, to_text
 from .logs import ContentPatch, content_from_logs, merge_content, truncate
 from .rules import Planner
@@ -141,6 +141,7 @@ _GENERATION = kind.GENERATION
 _EMBEDDING = kind.EMBEDDING
 _RERANK = kind.RERANK
 _GUARDRAIL = kind.GUARDRAIL
+_RETRIEVAL = kind.RETRIEVAL
 _IN_MIME = A.OI_INPUT_MIME
 _OUT_MIME = A.OI_OUTPUT_MIME
 
@@ -414,6 +415,11 @@ def _content(k: str, cap: int, f: dict[str, Any], rest: dict[str, Any], row: dic
         row["output"] = truncate(raw_out[0][1], cap)
         _put_back(rest, raw_out, raw_out[0], False, _OUT_MIME, A.OI_OUTPUT_VALUE)
     docs = get("documents")
+    if not docs and k == _RETRIEVAL and raw_out:
+        # Traceloop vector-store and retriever spans: documents in traceloop.entity.output
+        raw = next((text for key, text, _ in raw_out if key == A.TL_ENTITY_OUTPUT), None)
+        if raw is not None:
+            docs = documents.from_list(raw)
     if docs:
         row["documents"] = truncate(orjson.dumps(docs).decode(), cap)
 
