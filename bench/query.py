@@ -213,6 +213,11 @@ SEARCH: list[tuple[str, str, dict[str, Any]]] = [
 OTHER: list[tuple[str, str, dict[str, Any]]] = [
     ("7d most expensive (sort=cost)", "/api/traces", {"range": "7d", "sort": "cost"}),
     ("24h text search, rare term", "/api/traces", {"range": "24h", "q": "ticket 4242)"}),
+    (
+        "7d rare combination (fallback + blocked)",
+        "/api/traces",
+        {"range": "7d", "has_fallback": "true", "guardrail_blocked": "true", "service": "docs-qa"},
+    ),
     ("session list 24h", "/api/sessions", {"range": "24h"}),
     ("filters 24h", "/api/filters", {"range": "24h"}),
     ("prompt versions 24h", "/api/prompts/answer/versions", {"range": "24h"}),
@@ -240,14 +245,10 @@ def main() -> int:
         if not collector.storage_ready.wait(120):
             raise SystemExit(f"storage not ready: {collector.storage_error}")
         storage: Storage = collector.storage
-        have = storage.query(
-            "SELECT count() FROM spanscope.spans WHERE project_id = {p:String}", {"p": PROJECT}
-        )[0][0]
+        have = storage.query("SELECT count() FROM spanscope.spans WHERE project_id = {p:String}", {"p": PROJECT})[0][0]
         if args.regenerate and have:
-            for table in ("spans", "rollup_minute", "rollup_hour", "trace_index"):
-                storage.command(
-                    f"ALTER TABLE spanscope.{table} DELETE WHERE project_id = {{p:String}}", {"p": PROJECT}
-                )
+            for table in ("spans", "rollup_minute", "rollup_hour", "rollup_day", "trace_index", "trace_summary"):
+                storage.command(f"ALTER TABLE spanscope.{table} DELETE WHERE project_id = {{p:String}}", {"p": PROJECT})
             have = 0
         if have < args.spans:
             print(f"generating {args.spans:,} spans in {args.data_dir} …", flush=True)
@@ -274,9 +275,7 @@ def main() -> int:
             for label, path, params in cases:
                 times = timed(client, path, params, args.repeat)
                 results.append((group, label, pct(times, 0.5), pct(times, 0.95), target))
-                print(
-                    f"  {label:40s} p50 {pct(times, 0.5):7.1f} ms  p95 {pct(times, 0.95):7.1f} ms", flush=True
-                )
+                print(f"  {label:40s} p50 {pct(times, 0.5):7.1f} ms  p95 {pct(times, 0.95):7.1f} ms", flush=True)
 
         print("overview panels")
         run("overview", OVERVIEW, OVERVIEW_TARGET_MS)

@@ -24,9 +24,8 @@ from spanscope.collector.api.querying import (
     span_time,
     to_us,
 )
-from spanscope.collector.api.tracequery import SKEW_US, TRACE_SLACK_US
 from spanscope.collector.storage import Storage
-from spanscope.schemas.metrics import IS_ROOT, Dimension, Metric, Source, alias
+from spanscope.schemas.metrics import Dimension, Metric, Source, alias
 from spanscope.schemas.models import CostResponse, CostRow, DailyCost, ExpensiveTrace
 
 router = APIRouter(prefix="/api", tags=["cost"])
@@ -80,47 +79,46 @@ def total_cost(storage: Storage, project: str, tr: TimeRange) -> float:
 
 
 def top_traces(storage: Storage, project: str, tr: TimeRange, limit: int) -> list[ExpensiveTrace]:
+    """The traces that spent most in the range (cost of their spans starting in it)."""
     p = Params(project)
     db = storage.database
     page = storage.query_dicts(
-        "SELECT trace_id, sum(cost_usd) AS cost, sum(total_tokens) AS tokens, sum(is_llm_call) AS calls "
+        "SELECT any(trace_id) AS tid, sum(cost_usd) AS cost "
         f"FROM {db}.spans WHERE {PROJECT} AND {span_time(p, tr.start_us, tr.end_us)} AND cost_usd > 0 "
-        f"GROUP BY trace_id ORDER BY cost DESC, trace_id LIMIT {int(limit)}",
+        f"GROUP BY cityHash64(trace_id) ORDER BY cost DESC, tid LIMIT {int(limit)}",
         p.values,
     )
     if not page:
         return []
-    ids = [r["trace_id"] for r in page]
-    roots = {
+    ids = [r["tid"] for r in page]
+    info = {
         r["trace_id"]: r
         for r in storage.query_dicts(
-            "SELECT trace_id, name, service, toUnixTimestamp64Micro(start_time) AS start_us "
-            f"FROM {db}.spans WHERE {PROJECT} AND "
-            f"{span_time(p, tr.start_us - TRACE_SLACK_US, tr.end_us + SKEW_US)} "
-            f"AND {IS_ROOT} AND trace_id IN {p.bind(ids, 'Array(String)')} LIMIT 1 BY trace_id",
+            "SELECT trace_id, max(root_name) AS name, max(root_service) AS service, "
+            "toUnixTimestamp64Micro(min(start_time)) AS start_us, sum(total_tokens) AS tokens, "
+            f"sum(llm_calls) AS calls FROM {db}.trace_summary WHERE {PROJECT} "
+            f"AND trace_id IN {p.bind(ids, 'Array(String)')} GROUP BY trace_id",
             p.values,
         )
     }
     out = []
     for r in page:
-        root = roots.get(r["trace_id"], {})
+        t = info.get(r["tid"], {})
         out.append(
             ExpensiveTrace(
-                trace_id=r["trace_id"],
-                name=root.get("name", ""),
-                service=root.get("service", ""),
-                start_time=from_us(int(root.get("start_us", tr.start_us))),
+                trace_id=r["tid"],
+                name=t.get("name", ""),
+                service=t.get("service", ""),
+                start_time=from_us(int(t.get("start_us", tr.start_us))),
                 cost_usd=_num(r["cost"]),
-                total_tokens=int(r["tokens"]),
-                llm_calls=int(r["calls"]),
+                total_tokens=int(t.get("tokens", 0)),
+                llm_calls=int(t.get("calls", 0)),
             )
         )
     return out
 
 
-def month_projection(
-    storage: Storage, project: str, now_us: int
-) -> tuple[datetime, float, float, list[DailyCost]]:
+def month_projection(storage: Storage, project: str, now_us: int) -> tuple[datetime, float, float, list[DailyCost]]:
     """(month start, month-to-date cost, projected month-end cost, cost per day of the month)."""
     now = from_us(now_us)
     month_start = datetime(now.year, now.month, 1, tzinfo=UTC)
@@ -136,9 +134,7 @@ def month_projection(
         "rollup",
         step_s=86400,
     )
-    daily_rows = {
-        int(r["bucket"]): _num(r[alias(Metric.COST)]) for r in storage.query_dicts(daily_sql, p.values)
-    }
+    daily_rows = {int(r["bucket"]): _num(r[alias(Metric.COST)]) for r in storage.query_dicts(daily_sql, p.values)}
     mtd = sum(daily_rows.values())
     days = []
     day_s = ms_us // 1_000_000

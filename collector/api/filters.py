@@ -17,6 +17,11 @@ router = APIRouter(prefix="/api", tags=["filters"])
 RAW_SCAN_US = 7 * 86400 * 1_000_000
 
 
+def _present(values: list[str]) -> list[str]:
+    """Sorted, without the empty value (a span without a service, say)."""
+    return sorted(v for v in values if v)
+
+
 @router.get(
     "/filters",
     summary="Distinct services, environments, kinds, names, models, providers, prompts, score names, tags",
@@ -63,10 +68,10 @@ async def filter_options(
         return FilterOptions(
             start=tr.start,
             end=tr.end,
-            services=sorted(dims["services"]),
-            environments=sorted(dims["environments"]),
-            kinds=sorted(dims["kinds"]),
-            names=sorted(dims["names"]),
+            services=_present(dims["services"]),
+            environments=_present(dims["environments"]),
+            kinds=_present(dims["kinds"]),
+            names=_present(dims["names"]),
             models=sorted(dims["models"]),
             providers=sorted(dims["providers"]),
             prompt_names=sorted({a for a, _ in prompts}),

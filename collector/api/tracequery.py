@@ -42,12 +42,12 @@ TRACE_SLACK_US = 3600 * 1_000_000
 # Child spans may start slightly before their root (clock skew between services).
 SKEW_US = 60 * 1_000_000
 FIRST_WINDOW_US = 3600 * 1_000_000
+# trace_summary keeps this much of a root's input and output.
+SUMMARY_PREVIEW_CHARS = 1000
 WINDOW_GROWTH = 4
 
 # Phase one of a search returns these per trace: id, root start and end (µs), and the sort key.
-KEY_COLUMNS = (
-    "trace_id, toUnixTimestamp64Micro(start_time) AS start_us, toUnixTimestamp64Micro(end_time) AS end_us"
-)
+KEY_COLUMNS = "trace_id, toUnixTimestamp64Micro(start_time) AS start_us, toUnixTimestamp64Micro(end_time) AS end_us"
 
 
 @dataclass(frozen=True)
@@ -75,21 +75,60 @@ class Cursor:
         return cursor
 
 
-def root_filters(p: Params, f: TraceSearchParams) -> str:
-    """Predicates on the root span itself."""
+_ROOT_COLUMNS_OF_SUMMARY = {
+    "service": "max(root_service)",
+    "environment": "max(root_environment)",
+    "name": "max(root_name)",
+    "duration_ms": "max(root_duration_ms)",
+}
+
+
+def root_filters(p: Params, f: TraceSearchParams, summary: bool = False) -> str:
+    """Predicates on the root span itself: over a span row, or (summary) over trace_summary rows."""
+    col = _ROOT_COLUMNS_OF_SUMMARY if summary else {k: k for k in _ROOT_COLUMNS_OF_SUMMARY}
+    dur = col["duration_ms"]
     return and_all(
         [
-            in_values(p, "service", f.service),
-            in_values(p, "environment", f.environment),
-            in_values(p, "name", f.name),
-            f"duration_ms >= {p.bind(f.min_duration_ms, 'Float64')}"
-            if f.min_duration_ms is not None
-            else None,
-            f"duration_ms <= {p.bind(f.max_duration_ms, 'Float64')}"
-            if f.max_duration_ms is not None
-            else None,
+            in_values(p, col["service"], f.service),
+            in_values(p, col["environment"], f.environment),
+            in_values(p, col["name"], f.name),
+            f"{dur} >= {p.bind(f.min_duration_ms, 'Float64')}" if f.min_duration_ms is not None else None,
+            f"{dur} <= {p.bind(f.max_duration_ms, 'Float64')}" if f.max_duration_ms is not None else None,
         ]
     )
+
+
+def _verify_roots(
+    storage: Storage, p: Params, f: TraceSearchParams, tr: TimeRange, ids: list[str]
+) -> dict[str, dict[str, Any]]:
+    """Those of `ids` whose root span starts in the range and passes the root filters, with their
+    KEY_COLUMNS: looked up in trace_summary, falling back to spans for traces it does not hold."""
+    db = storage.database
+    ok = and_all(
+        [
+            "max(root_span_id) != ''",
+            f"max(root_start) >= {p.micros(tr.start_us)}",
+            f"max(root_start) < {p.micros(tr.end_us)}",
+            root_filters(p, f, summary=True),
+        ]
+    )
+    rows = storage.query_dicts(
+        "SELECT trace_id, toUnixTimestamp64Micro(max(root_start)) AS start_us, "
+        f"toUnixTimestamp64Micro(max(root_end)) AS end_us, {ok} AS ok FROM {db}.trace_summary "
+        f"WHERE {PROJECT} AND trace_id IN {p.bind(ids, 'Array(String)')} GROUP BY trace_id",
+        p.values,
+    )
+    verified = {r["trace_id"]: r for r in rows if r["ok"]}
+    absent = [i for i in ids if i not in {r["trace_id"] for r in rows}]
+    if absent:
+        for r in storage.query_dicts(
+            f"SELECT {KEY_COLUMNS} FROM {db}.spans WHERE {PROJECT} AND {span_time(p, tr.start_us, tr.end_us)} "
+            f"AND {IS_ROOT} AND {root_filters(p, f)} AND trace_id IN {p.bind(absent, 'Array(String)')} "
+            "LIMIT 1 BY trace_id",
+            p.values,
+        ):
+            verified[r["trace_id"]] = r
+    return verified
 
 
 def _trace_conditions(p: Params, f: TraceSearchParams) -> tuple[list[str], list[str]]:
@@ -115,9 +154,7 @@ def _trace_conditions(p: Params, f: TraceSearchParams) -> tuple[list[str], list[
             positive.append(pred)
     if f.q:
         q = p.bind(f.q, "String")
-        positive.append(
-            f"positionCaseInsensitiveUTF8(input, {q}) > 0 OR positionCaseInsensitiveUTF8(output, {q}) > 0"
-        )
+        positive.append(f"positionCaseInsensitiveUTF8(input, {q}) > 0 OR positionCaseInsensitiveUTF8(output, {q}) > 0")
     if f.status == "error":
         positive.append(IS_ERROR)
     elif f.status == "ok":
@@ -141,9 +178,7 @@ def span_semijoin(db: str, p: Params, f: TraceSearchParams, lo_us: int, hi_us: i
         return None
     window = span_time(p, lo_us - SKEW_US, hi_us + TRACE_SLACK_US)
     if len(positive) == 1 and not having:
-        return (
-            f"trace_id IN (SELECT trace_id FROM {db}.spans WHERE {PROJECT} AND {window} AND ({positive[0]}))"
-        )
+        return f"trace_id IN (SELECT trace_id FROM {db}.spans WHERE {PROJECT} AND {window} AND ({positive[0]}))"
     conds = [f"countIf({c}) > 0" for c in positive] + having
     # With only positive conditions, spans matching none of them cannot matter.
     pre = f" AND ({' OR '.join(f'({c})' for c in positive)})" if positive and not having else ""
@@ -180,9 +215,7 @@ def _keys_by_time(
     lo_us, hi_us = tr.start_us, tr.end_us
     cursor_cond = None
     if cursor is not None:
-        cursor_cond = (
-            f"(start_time, trace_id) {op} ({p.micros(int(cursor.key))}, {p.bind(cursor.trace_id, 'String')})"
-        )
+        cursor_cond = f"(start_time, trace_id) {op} ({p.micros(int(cursor.key))}, {p.bind(cursor.trace_id, 'String')})"
         if desc:
             hi_us = min(hi_us, int(cursor.key) + 1)
         else:
@@ -262,15 +295,13 @@ def _cost_positive(
     direction, op = _direction(f.order)
     window = span_time(p, tr.start_us - SKEW_US, tr.end_us + TRACE_SLACK_US)
     filters = and_all([span_semijoin(db, p, f, tr.start_us, tr.end_us), score_semijoin(db, p, f)])
-    roots = root_filters(p, f)
     out: list[dict[str, Any]] = []
     batch = max(2 * want, 50)
     while len(out) < want:
         having = ""
         if after is not None:
             having = (
-                f"HAVING (trace_cost, tid) {op} "
-                f"({p.bind(float(after[0]), 'Float64')}, {p.bind(after[1], 'String')})"
+                f"HAVING (trace_cost, tid) {op} ({p.bind(float(after[0]), 'Float64')}, {p.bind(after[1], 'String')})"
             )
         candidates = storage.query_dicts(
             f"SELECT any(trace_id) AS tid, sum(cost_usd) AS trace_cost FROM {db}.spans "
@@ -281,21 +312,18 @@ def _cost_positive(
         )
         if not candidates:
             break
-        ids = [c["tid"] for c in candidates]
-        verified = {
-            r["trace_id"]: r
-            for r in storage.query_dicts(
-                f"SELECT {KEY_COLUMNS} FROM {db}.spans WHERE {PROJECT} AND "
-                f"{span_time(p, tr.start_us, tr.end_us)} "
-                f"AND {IS_ROOT} AND {roots} AND trace_id IN {p.bind(ids, 'Array(String)')} LIMIT 1 BY "
-                "trace_id",
-                p.values,
-            )
-        }
+        verified = _verify_roots(storage, p, f, tr, [c["tid"] for c in candidates])
         for c in candidates:
             root = verified.get(c["tid"])
             if root is not None:
-                out.append({**root, "key": float(c["trace_cost"])})
+                out.append(
+                    {
+                        "trace_id": c["tid"],
+                        "start_us": root["start_us"],
+                        "end_us": root["end_us"],
+                        "key": float(c["trace_cost"]),
+                    }
+                )
                 if len(out) == want:
                     break
         if len(candidates) < batch:
@@ -346,9 +374,7 @@ def _keys_by_cost(
             after = (float(current.key), current.trace_id) if current is not None else None
             rows.extend(_cost_positive(storage, p, f, tr, after, want - len(rows)))
         else:
-            rows.extend(
-                _cost_zero(storage, p, f, tr, current.trace_id if current else None, want - len(rows))
-            )
+            rows.extend(_cost_zero(storage, p, f, tr, current.trace_id if current else None, want - len(rows)))
         if len(rows) >= want:
             break
     return rows
@@ -358,10 +384,11 @@ def _preview(p: Params, column: str, chars: int) -> str:
     return f"leftUTF8(anyIf({column}, {IS_ROOT}), {p.bind(int(chars), 'UInt32')})"
 
 
-def trace_rows(
+def _span_rows(
     storage: Storage, p: Params, ids: list[str], lo_us: int, hi_us: int, preview_chars: int
 ) -> dict[str, dict[str, Any]]:
-    """Root fields and trace-level aggregates of the given traces, whose spans start in [lo, hi)."""
+    """Root fields and trace-level aggregates computed from the spans of the given traces, whose spans
+    start in [lo, hi). The fallback for traces missing from `trace_summary`, and for long previews."""
     if not ids:
         return {}
     db = storage.database
@@ -383,7 +410,7 @@ def trace_rows(
         f"countIf({USED_FALLBACK}) > 0 AS t_has_fallback, "
         f"countIf({GUARDRAIL_BLOCKED}) > 0 AS t_guardrail_blocked, "
         f"countIf({OFF_FORMAT}) > 0 AS t_off_format, "
-        "anyIf(session_id, session_id != '') AS t_session_id, anyIf(user_id, user_id != '') AS t_user_id, "
+        "max(session_id) AS t_session_id, max(user_id) AS t_user_id, "
         "arraySort(groupUniqArrayArray(tags)) AS t_tags, "
         "arraySort(groupUniqArrayIf(concat(prompt_name, '@', prompt_version), prompt_name != '')) AS t_prompts "
         f"FROM {db}.spans WHERE {PROJECT} AND {span_time(p, lo_us, hi_us)} "
@@ -392,6 +419,48 @@ def trace_rows(
     # Aliases are prefixed (t_) so that none shadows a column inside another aggregate.
     rows = [{k[2:]: v for k, v in r.items()} for r in storage.query_dicts(sql, p.values)]
     return {r["trace_id"]: r for r in rows}
+
+
+def _summary_rows(storage: Storage, p: Params, ids: list[str], preview_chars: int) -> dict[str, dict[str, Any]]:
+    """The same fields from `trace_summary` (one primary-key lookup per trace)."""
+    n = p.bind(int(min(preview_chars, SUMMARY_PREVIEW_CHARS)), "UInt32")
+    sql = (
+        "SELECT trace_id AS t_trace_id, sum(spans) AS t_span_count, max(root_span_id) AS t_root_span_id, "
+        "max(root_name) AS t_name, max(root_kind) AS t_kind, max(root_service) AS t_service, "
+        "max(root_environment) AS t_environment, max(root_release) AS t_release, "
+        "max(root_duration_ms) AS t_duration_ms, toUnixTimestamp64Micro(max(root_start)) AS t_start_us, "
+        "toUnixTimestamp64Micro(max(root_end)) AS t_end_us, max(root_status) AS t_status, "
+        "max(root_status_message) AS t_status_message, "
+        f"leftUTF8(max(root_input), {n}) AS t_input_preview, leftUTF8(max(root_output), {n}) AS t_output_preview, "
+        "sum(errors) AS t_error_count, sum(llm_calls) AS t_llm_calls, sum(cost_usd) AS t_cost_usd, "
+        "sum(input_tokens) AS t_input_tokens, sum(output_tokens) AS t_output_tokens, "
+        "sum(total_tokens) AS t_total_tokens, arraySort(groupUniqArrayArray(models)) AS t_models, "
+        "sum(fallbacks) > 0 AS t_has_fallback, sum(guardrail_blocks) > 0 AS t_guardrail_blocked, "
+        "sum(off_format) > 0 AS t_off_format, max(session_id) AS t_session_id, max(user_id) AS t_user_id, "
+        "arraySort(groupUniqArrayArray(tags)) AS t_tags, arraySort(groupUniqArrayArray(prompts)) AS t_prompts "
+        f"FROM {storage.database}.trace_summary WHERE {PROJECT} AND trace_id IN {p.bind(ids, 'Array(String)')} "
+        "GROUP BY trace_id HAVING t_root_span_id != ''"
+    )
+    rows = [{k[2:]: v for k, v in r.items()} for r in storage.query_dicts(sql, p.values)]
+    return {r["trace_id"]: r for r in rows}
+
+
+def trace_rows(
+    storage: Storage, p: Params, ids: list[str], lo_us: int, hi_us: int, preview_chars: int
+) -> dict[str, dict[str, Any]]:
+    """Root fields and trace-level aggregates of the given traces, whose spans start in [lo, hi).
+
+    Read from `trace_summary`; traces missing there (or whose root has not arrived there yet) and
+    previews longer than it keeps are computed from the spans."""
+    if not ids:
+        return {}
+    rows = _summary_rows(storage, p, ids, preview_chars)
+    if preview_chars > SUMMARY_PREVIEW_CHARS:
+        return {**rows, **_span_rows(storage, p, ids, lo_us, hi_us, preview_chars)}
+    missing = [i for i in ids if i not in rows]
+    if missing:
+        rows.update(_span_rows(storage, p, missing, lo_us, hi_us, preview_chars))
+    return rows
 
 
 def score_means(storage: Storage, p: Params, ids: list[str]) -> dict[str, dict[str, float]]:
@@ -445,17 +514,13 @@ def summary_of(a: dict[str, Any], scores: dict[str, float]) -> TraceSummary:
     )
 
 
-def summaries(
-    storage: Storage, p: Params, keys: list[dict[str, Any]], preview_chars: int
-) -> list[TraceSummary]:
+def summaries(storage: Storage, p: Params, keys: list[dict[str, Any]], preview_chars: int) -> list[TraceSummary]:
     """TraceSummary rows, in the given order, for phase-one rows (trace_id, start_us, end_us)."""
     if not keys:
         return []
     ids = [r["trace_id"] for r in keys]
     lo = min(int(r["start_us"]) for r in keys) - SKEW_US
-    hi = max(
-        max(int(r["end_us"]) for r in keys) + SKEW_US, max(int(r["start_us"]) for r in keys) + TRACE_SLACK_US
-    )
+    hi = max(max(int(r["end_us"]) for r in keys) + SKEW_US, max(int(r["start_us"]) for r in keys) + TRACE_SLACK_US)
     rows = trace_rows(storage, p, ids, lo, hi, preview_chars)
     scores = score_means(storage, p, ids)
     return [summary_of(rows[i], scores.get(i, {})) for i in ids if i in rows]

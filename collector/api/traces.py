@@ -146,9 +146,7 @@ def summarize(rows: list[dict[str, Any]], scores: list[Score]) -> TraceSummary:
     """The trace's summary from all its span rows, with the definitions `tracequery.trace_rows` uses
     in SQL. A trace without a root span (still running, or its root was lost) is summarised from its
     earliest span."""
-    root = next((r for r in rows if r["parent_span_id"] == ""), None) or min(
-        rows, key=lambda r: int(r["start_us"])
-    )
+    root = next((r for r in rows if r["parent_span_id"] == ""), None) or min(rows, key=lambda r: int(r["start_us"]))
     means: dict[str, list[float]] = {}
     for sc in scores:
         if sc.value is not None:
@@ -184,9 +182,7 @@ def summarize(rows: list[dict[str, Any]], scores: list[Score]) -> TraceSummary:
             "session_id": next((r["session_id"] for r in rows if r["session_id"]), ""),
             "user_id": next((r["user_id"] for r in rows if r["user_id"]), ""),
             "tags": sorted({t for r in rows for t in r["tags"]}),
-            "prompts": sorted(
-                {f"{r['prompt_name']}@{r['prompt_version']}" for r in rows if r["prompt_name"]}
-            ),
+            "prompts": sorted({f"{r['prompt_name']}@{r['prompt_version']}" for r in rows if r["prompt_name"]}),
         },
         {name: sum(v) / len(v) for name, v in means.items()},
     )
