@@ -14,6 +14,7 @@ st.set_page_config(page_title="spanscope", page_icon=":material/troubleshoot:", 
 st.set_option("client.toolbarMode", "minimal")
 
 # One line per page; the first is the home page. Later issues add Datasets, Drift and Alerts here.
+# A page script ends with `if __name__ == "__main__": ui.require_app(); render()`.
 PAGES = [
     st.Page("pages/overview.py", title="Overview", icon=":material/monitoring:", default=True),
     st.Page("pages/traces.py", title="Traces", icon=":material/account_tree:"),

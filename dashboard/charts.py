@@ -95,45 +95,70 @@ def time_figure(
     for i, line in enumerate(lines):
         color = line.color or PALETTE[i % len(PALETTE)]
         if bars:
-            fig.add_trace(go.Bar(x=xs, y=list(line.values), name=line.name, marker_color=color,
-                                 hovertemplate=_hover(unit)))
+            fig.add_trace(
+                go.Bar(x=xs, y=list(line.values), name=line.name, marker_color=color, hovertemplate=_hover(unit))
+            )
         else:
             points = sum(1 for v in line.values if v is not None)
             fig.add_trace(
                 go.Scatter(
-                    x=xs, y=list(line.values), name=line.name, mode="lines+markers" if points < 40 else "lines",
-                    line={"color": color, "width": 2, "dash": line.dash}, marker={"size": 5},
-                    connectgaps=False, hovertemplate=_hover(unit),
+                    x=xs,
+                    y=list(line.values),
+                    name=line.name,
+                    mode="lines+markers" if points < 40 else "lines",
+                    line={"color": color, "width": 2, "dash": line.dash},
+                    marker={"size": 5},
+                    connectgaps=False,
+                    hovertemplate=_hover(unit),
                 )
             )
     every = [v for line in lines for v in line.values]
     fig.update_yaxes(title_text=AXIS_TITLE[unit], **_tickformat(unit, every))
-    fig.update_xaxes(range=[x_range[0].astimezone(tz).replace(tzinfo=None),
-                            x_range[1].astimezone(tz).replace(tzinfo=None)])
+    fig.update_xaxes(
+        range=[x_range[0].astimezone(tz).replace(tzinfo=None), x_range[1].astimezone(tz).replace(tzinfo=None)]
+    )
     if bars:
         fig.update_layout(barmode="stack" if stacked else "group", bargap=0.1)
     return _layout(fig, title, legend=len(lines) > 1)
 
 
-def bar_h(title: str, labels: Sequence[str], values: Sequence[float], unit: fmt.Unit,
-          texts: Sequence[str] | None = None, color: str = PALETTE[0]) -> go.Figure:
+def bar_h(
+    title: str,
+    labels: Sequence[str],
+    values: Sequence[float],
+    unit: fmt.Unit,
+    texts: Sequence[str] | None = None,
+    color: str = PALETTE[0],
+) -> go.Figure:
     """Horizontal bars, largest on top (costs by model, service, user…)."""
     labels, values = list(labels), list(values)
     shown = [fmt.value(v, unit) for v in values] if texts is None else list(texts)
     fig = go.Figure(
         go.Bar(
-            x=values, y=[_clip(label, 40) for label in labels], orientation="h", marker_color=color,
-            text=shown, textposition="outside", cliponaxis=False, constraintext="none",
-            customdata=labels, hovertemplate="%{customdata}: " + _hover(unit).replace("y", "x") + "<extra></extra>",
+            x=values,
+            y=[_clip(label, 40) for label in labels],
+            orientation="h",
+            marker_color=color,
+            text=shown,
+            textposition="outside",
+            cliponaxis=False,
+            constraintext="none",
+            customdata=labels,
+            hovertemplate="%{customdata}: " + _hover(unit).replace("y", "x") + "<extra></extra>",
         )
     )
     fig.update_yaxes(autorange="reversed", automargin=True)
     top = max(values, default=0.0)
-    fig.update_xaxes(title_text=AXIS_TITLE[unit], range=[0, top * 1.25 if top > 0 else 1],
-                     **{k: v for k, v in _tickformat(unit, values).items() if k != "rangemode"})
+    # Room on the right for the value labels, which sit outside the bars.
+    room = 1.15 + 0.028 * max((len(t) for t in shown), default=0)
+    fig.update_xaxes(
+        title_text=AXIS_TITLE[unit],
+        range=[0, top * room if top > 0 else 1],
+        **{k: v for k, v in _tickformat(unit, values).items() if k != "rangemode"},
+    )
     height = max(180, 80 + 28 * len(labels))
     fig = _layout(fig, title, height=height, legend=False)
-    fig.update_layout(hovermode="closest")
+    fig.update_layout(hovermode="closest", bargap=0.6 if len(labels) < 3 else 0.25)
     return fig
 
 
@@ -143,21 +168,33 @@ def grouped_bars(title: str, groups: Sequence[str], series: Sequence[Line], unit
     for i, s in enumerate(series):
         fig.add_trace(
             go.Bar(
-                x=list(groups), y=list(s.values), name=s.name, marker_color=s.color or PALETTE[i % len(PALETTE)],
-                text=[fmt.value(v, unit) for v in s.values], textposition="outside", cliponaxis=False,
+                x=list(groups),
+                y=list(s.values),
+                name=s.name,
+                marker_color=s.color or PALETTE[i % len(PALETTE)],
+                text=[fmt.value(v, unit) for v in s.values],
+                textposition="outside",
+                cliponaxis=False,
                 constraintext="none",
                 hovertemplate=s.name + ": " + _hover(unit) + "<extra></extra>",
             )
         )
     values = [v for s in series for v in s.values if v is not None]
     top = max(values, default=0.0)
-    fig.update_yaxes(title_text=AXIS_TITLE[unit], range=[0, top * 1.25 if top > 0 else 1],
-                     **{k: v for k, v in _tickformat(unit, values).items() if k != "rangemode"})
+    fig.update_yaxes(
+        title_text=AXIS_TITLE[unit],
+        range=[0, top * 1.25 if top > 0 else 1],
+        **{k: v for k, v in _tickformat(unit, values).items() if k != "rangemode"},
+    )
     fig.update_xaxes(type="category")
     fig = _layout(fig, title, legend=len(series) > 1)
     # Below the plot: narrow charts have no room for a legend beside the title.
-    fig.update_layout(barmode="group", hovermode="closest", margin={"l": 10, "r": 10, "t": 40, "b": 10},
-                      legend={"orientation": "h", "yanchor": "top", "y": -0.12, "xanchor": "left", "x": 0})
+    fig.update_layout(
+        barmode="group",
+        hovermode="closest",
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "xanchor": "left", "x": 0},
+    )
     return fig
 
 
@@ -172,15 +209,33 @@ def cumulative_projection(
         total += v
         running.append(total)
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=xs, y=list(daily), name="Daily cost", marker_color=PALETTE[0], opacity=0.75,
-                         hovertemplate="$%{y:,.6~f}"))
-    fig.add_trace(go.Scatter(x=xs, y=running, name="Month to date", mode="lines+markers",
-                             line={"color": PALETTE[1], "width": 2}, hovertemplate="$%{y:,.6~f}"))
+    fig.add_trace(
+        go.Bar(
+            x=xs, y=list(daily), name="Daily cost", marker_color=PALETTE[0], opacity=0.75, hovertemplate="$%{y:,.6~f}"
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=running,
+            name="Month to date",
+            mode="lines+markers",
+            line={"color": PALETTE[1], "width": 2},
+            hovertemplate="$%{y:,.6~f}",
+        )
+    )
     if xs:
         end = month_end.astimezone(tz).date()
-        fig.add_trace(go.Scatter(x=[xs[-1], end], y=[running[-1], projected], name="Projection",
-                                 mode="lines+markers", line={"color": PALETTE[1], "width": 2, "dash": "dash"},
-                                 hovertemplate="$%{y:,.6~f}"))
+        fig.add_trace(
+            go.Scatter(
+                x=[xs[-1], end],
+                y=[running[-1], projected],
+                name="Projection",
+                mode="lines+markers",
+                line={"color": PALETTE[1], "width": 2, "dash": "dash"},
+                hovertemplate="$%{y:,.6~f}",
+            )
+        )
     values = [*daily, *running, projected]
     fig.update_yaxes(title_text="USD", **_tickformat("usd", values))
     fig.update_xaxes(range=[xs[0] if xs else None, month_end.astimezone(tz).date()] if xs else None)
@@ -249,10 +304,21 @@ def waterfall(spans: Sequence[SpanNode], selected: int | None = None) -> go.Figu
             )
         )
     labels = [span_label(s) + ("  ✕" if s.status == "ERROR" else "") for s in spans]
-    fig.update_yaxes(tickmode="array", tickvals=list(range(len(spans))), ticktext=labels,
-                     autorange="reversed", automargin=True, showgrid=False)
-    fig.update_xaxes(title_text="ms since the trace started", range=[0, total * 1.12], ticksuffix=" ms",
-                     tickformat=",.0f" if total >= 10 else ",.2~f", zeroline=True)
+    fig.update_yaxes(
+        tickmode="array",
+        tickvals=list(range(len(spans))),
+        ticktext=labels,
+        autorange="reversed",
+        automargin=True,
+        showgrid=False,
+    )
+    fig.update_xaxes(
+        title_text="ms since the trace started",
+        range=[0, total * 1.12],
+        ticksuffix=" ms",
+        tickformat=",.0f" if total >= 10 else ",.2~f",
+        zeroline=True,
+    )
     fig.update_layout(
         barmode="overlay",
         height=max(220, 90 + 26 * len(spans)),

@@ -72,7 +72,7 @@ def seed_from_url() -> None:
         values = [v for v in qp.get_all(param) if v]
         if values:
             st.session_state[key] = list(dict.fromkeys(values))
-    # Page parameters are seeded too; the page that owns one reads it with `page_param`.
+    # Page parameters are kept until the page that owns one reads it with `url_value`.
     for param in qp:
         if param not in ("range", "from", "to", *GLOBAL_LISTS):
             st.session_state[f"url_{param}"] = qp.get(param)
@@ -176,8 +176,11 @@ def sidebar() -> Context:
         st.selectbox("Time range", list(PRESETS), format_func=PRESETS.__getitem__, key="f_range")
         if st.session_state["f_range"] == "custom":
             st.session_state.setdefault("f_dates", _dates())
-            st.date_input("Dates", key="f_dates", max_value=datetime.now(tz).date(),
-                          help=f"Whole days in your time zone ({fmt.zone_label(tz)})")
+            st.date_input(
+                "Dates",
+                key="f_dates",
+                help=f"Whole days in your time zone ({fmt.zone_label(tz)})",
+            )
         window, label = _window(tz)
         options: FilterOptions | None = None
         error: api.ApiError | None = None
@@ -191,8 +194,13 @@ def sidebar() -> Context:
             ("f_model", "Model", options.models if options else []),
         ):
             st.multiselect(label_text, _choices(key, available), key=key, placeholder="All")
-        st.button("Refresh", icon=":material/refresh:", on_click=api.clear_cache, width="stretch",
-                  help=f"Fetch fresh data from the collector (results are cached for {api.CACHE_TTL_S} s)")
+        st.button(
+            "Refresh",
+            icon=":material/refresh:",
+            on_click=api.clear_cache,
+            width="stretch",
+            help=f"Fetch fresh data from the collector (results are cached for {api.CACHE_TTL_S} s)",
+        )
         st.caption(f"Collector: `{api.base_url()}`  \nTimes in {fmt.zone_label(tz)}")
     scope = api.Scope(
         service=tuple(st.session_state.get("f_service") or ()),

@@ -44,7 +44,7 @@ def test_latency_above_30_seconds_is_reported_not_clamped(client: TestClient) ->
         client,
         [span("slow", trace_id(i, "slow"), span_id(0), BASE + 900 + i, d) for i, d in enumerate(durations)],
     )
-    values = summary(client, "slow")["values"]
+    values = summary(client, "slow", metrics=["latency_max", "latency_p99", "trace_latency_p99"])["values"]
     assert values["latency_max"] == 60_000.0
     assert values["latency_p99"] >= 45_000.0
     assert values["trace_latency_p99"] >= 45_000.0
@@ -61,7 +61,7 @@ def test_latency_percentiles_of_a_uniform_distribution_are_within_tdigest_tolera
             for i in range(1, 1001)
         ]
         insert(client, rows)
-    values = summary(client, project, source=source)["values"]
+    values = summary(client, project, source=source, metrics=["latency_p50", "latency_p95", "latency_p99"])["values"]
     for metric, exact in (("latency_p50", 500.5), ("latency_p95", 950.05), ("latency_p99", 990.01)):
         assert values[metric] == pytest.approx(exact, abs=10.0), metric
 
@@ -140,9 +140,7 @@ def test_guardrail_block_rate_counts_block_and_modify_over_guardrail_spans_with_
         span("gr", trace_id(i, "gr"), span_id(1), BASE + 1800 + i, kind="guardrail", guardrail_verdict=v)
         for i, v in enumerate(verdicts)
     ]
-    rows.append(
-        span("gr", trace_id(99, "gr"), span_id(1), BASE + 1800, kind="tool", guardrail_verdict="block")
-    )
+    rows.append(span("gr", trace_id(99, "gr"), span_id(1), BASE + 1800, kind="tool", guardrail_verdict="block"))
     insert(client, rows)
     values = summary(client, "gr")["values"]
     assert values["guardrail_checks"] == 9
@@ -205,9 +203,7 @@ def test_summary_compares_with_the_previous_period_of_equal_length(client: TestC
     rows = [span("prev", trace_id(i, "prev"), span_id(0), BASE + 2 * HOUR + 1800 + i) for i in range(6)]
     rows += [span("prev", trace_id(100 + i, "prev"), span_id(0), BASE + HOUR + 1800 + i) for i in range(4)]
     insert(client, rows)
-    body = get(
-        client, "/api/metrics/summary", project="prev", start=iso(BASE + 2 * HOUR), end=iso(BASE + 3 * HOUR)
-    )
+    body = get(client, "/api/metrics/summary", project="prev", start=iso(BASE + 2 * HOUR), end=iso(BASE + 3 * HOUR))
     assert body["values"]["requests"] == 6
     assert body["previous"]["requests"] == 4
     assert body["change"]["requests"] == pytest.approx(0.5)
@@ -239,9 +235,7 @@ def test_timeseries_has_every_bucket_with_zero_counts_in_gaps(client: TestClient
     ("range_", "interval_s"),
     [("1h", 60), ("6h", 120), ("24h", 600), ("7d", 3600), ("30d", 21600), ("400d", 172800)],
 )
-def test_timeseries_interval_is_chosen_from_the_range(
-    client: TestClient, range_: str, interval_s: int
-) -> None:
+def test_timeseries_interval_is_chosen_from_the_range(client: TestClient, range_: str, interval_s: int) -> None:
     body = get(client, "/api/metrics/timeseries", project="empty", range=range_, metrics=["requests"])
     assert body["interval_s"] == interval_s
     assert 24 <= len(body["timestamps"]) <= 201
@@ -258,9 +252,7 @@ def _model_rows(project: str) -> list[dict[str, Any]]:
     for model, count in (("a", 5), ("b", 3), ("c", 2), ("d", 1), ("", 3)):
         for _ in range(count):
             rows.append(
-                span(
-                    project, trace_id(n, project), span_id(1), BASE + 1800 + n, kind="generation", model=model
-                )
+                span(project, trace_id(n, project), span_id(1), BASE + 1800 + n, kind="generation", model=model)
             )
             n += 1
     return rows
@@ -343,9 +335,7 @@ def _mixed(project: str, start: float, count: int, step_s: float) -> list[dict[s
     rows = []
     for i in range(count):
         tid, t = trace_id(i, project), start + i * step_s
-        rows.append(
-            span(project, tid, span_id(0), t, 100.0 + (i * 37) % 900, kind="chain", service=f"s{i % 2}")
-        )
+        rows.append(span(project, tid, span_id(0), t, 100.0 + (i * 37) % 900, kind="chain", service=f"s{i % 2}"))
         rows.append(
             span(
                 project,
@@ -381,8 +371,9 @@ def _mixed(project: str, start: float, count: int, step_s: float) -> list[dict[s
 
 def test_rollups_and_raw_spans_give_the_same_metrics(client: TestClient) -> None:
     insert(client, _mixed("same", BASE + 60, 300, 30.0))
-    rollup = summary(client, "same", source="rollup")["values"]
-    raw = summary(client, "same", source="spans")["values"]
+    every = [m.value for m in Metric]
+    rollup = summary(client, "same", source="rollup", metrics=every)["values"]
+    raw = summary(client, "same", source="spans", metrics=every)["values"]
     for metric in Metric:
         if rollup[metric] is None or "latency_p" in metric:
             assert (rollup[metric] is None) == (raw[metric] is None), metric
@@ -418,6 +409,11 @@ def test_rollup_plans_cover_the_range_without_gaps_or_overlaps() -> None:
 def test_raw_only_filters_refuse_the_rollup_source(client: TestClient) -> None:
     body = get(client, "/api/metrics/summary", expect=400, project="x", user_id="u1", source="rollup")
     assert "spans" in body["detail"]
+
+
+def test_the_default_summary_leaves_out_span_latency_percentiles_of_mixed_kinds(client: TestClient) -> None:
+    values = summary(client, "empty")["values"]
+    assert "trace_latency_p95" in values and "latency_p95" not in values
 
 
 def test_definitions_describe_every_metric(client: TestClient) -> None:

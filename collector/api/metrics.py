@@ -145,7 +145,8 @@ async def definitions() -> MetricDefinitions:
 @router.get(
     "/summary",
     summary="KPIs for a range and the previous period of equal length",
-    description="Default metrics: all. `change` is relative: (current − previous) / previous.",
+    description="Default metrics: all but the span latency percentiles (latency_p50/p95/p99 mix every span "
+    "kind; ask for them with a kind, name or model filter). `change` is relative: (current − previous) / previous.",
 )
 async def summary(
     filters: Annotated[SpanFilterParams, Query()],
@@ -204,8 +205,7 @@ async def timeseries(
                 raise QueryError("rank_by must be an additive metric (requests, spans, cost, tokens…)")
             rank_sql, _, _ = metrics_sql(db, p, tr, [rank_by], f, source, group=base, where=extra)
             rank_rows = storage.query_dicts(
-                f"SELECT grp, {alias(rank_by)} FROM ({rank_sql}) ORDER BY {alias(rank_by)} DESC, grp "
-                f"LIMIT {top + 1}",
+                f"SELECT grp, {alias(rank_by)} FROM ({rank_sql}) ORDER BY {alias(rank_by)} DESC, grp LIMIT {top + 1}",
                 p.values,
             )
             groups = [str(r["grp"]) for r in rank_rows[:top]]
@@ -215,9 +215,7 @@ async def timeseries(
                     groups.append(OTHER)
                 else:
                     extra = and_all([extra, f"{base} IN {p.bind(groups, 'Array(String)')}"])
-        sql, start_us, end_us = metrics_sql(
-            db, p, tr, chosen, f, source, step_s=step, group=group_expr, where=extra
-        )
+        sql, start_us, end_us = metrics_sql(db, p, tr, chosen, f, source, step_s=step, group=group_expr, where=extra)
         rows = storage.query_dicts(sql, p.values)
         first = (start_us // 1_000_000) // step * step
         buckets = list(range(first, -(-end_us // 1_000_000), step))
@@ -277,9 +275,7 @@ async def breakdown(
         p = Params(project)
         base = dimension_sql(dimension)
         extra = None if include_empty else f"{base} != ''"
-        sql, start_us, end_us = metrics_sql(
-            storage.database, p, tr, chosen, f, source, group=base, where=extra
-        )
+        sql, start_us, end_us = metrics_sql(storage.database, p, tr, chosen, f, source, group=base, where=extra)
         direction = "DESC" if order == "desc" else "ASC"
         rows = storage.query_dicts(
             f"SELECT * FROM ({sql}) ORDER BY {alias(sort_by)} {direction} NULLS LAST, grp LIMIT {int(limit)}",

@@ -1,17 +1,24 @@
-"""Trace search and trace assembly over raw spans.
+"""Trace search and trace assembly.
 
-Search is root-first: root spans (`parent_span_id = ''`) in the time range are filtered and sorted,
-then trace-level aggregates (span count, cost, models, flags) are computed only for the page of
-trace ids found, in one narrow query that the trace_id bloom filter serves. Filters on any span of a
-trace (model, fallback, text…) are a semi-join `trace_id IN (SELECT trace_id … GROUP BY trace_id
-HAVING …)` over the same time window.
+Search has two phases. Phase one finds the page: trace ids and sort keys of root spans
+(`parent_span_id = ''`) in `spans` that pass the filters, sorted, keyset-paginated (the cursor holds
+the sort value and trace id of the last row; never OFFSET). Phase two reads the page's trace-level
+facts (root fields and previews, span count, cost, tokens, models, flags) from `trace_summary` by
+primary key, falling back to the spans for traces it does not hold.
 
-Sorting by start time scans windows backwards from the end (1 h, then 4x larger each time) and stops
-as soon as a page is full, so the newest traces of a 7-day range cost about as much as the last
-hour. Sorting by duration reads the roots of the whole range; sorting by cost aggregates every span
-of the range (the slowest: use it on short ranges).
+Root filters (service, environment, name, duration) apply to the root span. Filters on any span of a
+trace (model, kind, status, fallback, guardrail, session, user, tag, prompt, text, cost range) are a
+semi-join `trace_id IN (SELECT trace_id FROM spans … [GROUP BY trace_id HAVING …])` over the same time
+window plus slack; the score filter a semi-join on `scores`.
 
-Pagination is keyset (never OFFSET): the cursor holds the sort value and trace id of the last row.
+Sort orders:
+- start time: windows scanned backwards from the end (15 min, then 4x larger each time), stopping
+  as soon as the page is full, so the newest traces of a 7-day range cost about as much as the last
+  few minutes' (selective filters read more windows);
+- duration (trace latency): the roots of the whole range, two narrow columns;
+- cost (total): the top candidates by the sum of cost_usd over the spans that carry cost, grouped by
+  a 64-bit hash of the trace id, kept when their root is in the range and passes the root filters;
+  cost-free traces follow (descending) or precede (ascending), by trace id. The heaviest sort.
 """
 
 from __future__ import annotations
@@ -41,7 +48,7 @@ from spanscope.schemas.models import TraceSearchParams, TraceSummary
 TRACE_SLACK_US = 3600 * 1_000_000
 # Child spans may start slightly before their root (clock skew between services).
 SKEW_US = 60 * 1_000_000
-FIRST_WINDOW_US = 3600 * 1_000_000
+FIRST_WINDOW_US = 900 * 1_000_000
 # trace_summary keeps this much of a root's input and output.
 SUMMARY_PREVIEW_CHARS = 1000
 WINDOW_GROWTH = 4

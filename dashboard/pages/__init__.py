@@ -1,1 +1,1 @@
-"""spanscope."""
+"""The dashboard pages: Streamlit scripts that app.py registers with `st.navigation`."""

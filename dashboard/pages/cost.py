@@ -44,15 +44,23 @@ def projection(ctx: filters.Context) -> Projection:
     month_start, month_end = _month_bounds(now)
     if not ctx.scope.active:
         c = api.cost(ctx.window, limit=1, top_traces=0)
-        return Projection(c.month_start, _month_bounds(c.month_start)[1], c.month_to_date_usd,
-                          c.projected_month_end_usd, [d.day for d in c.daily], [d.cost_usd for d in c.daily],
-                          c.projection_method)
+        return Projection(
+            c.month_start,
+            _month_bounds(c.month_start)[1],
+            c.month_to_date_usd,
+            c.projected_month_end_usd,
+            [d.day for d in c.daily],
+            [d.cost_usd for d in c.daily],
+            c.projection_method,
+        )
     # Filtered: the same method over the filtered series. The end is rounded up to the minute so
     # reruns within a minute hit the cache.
     end = (now + timedelta(minutes=1)).replace(second=0, microsecond=0)
     month = api.timeseries(
         api.TimeWindow(preset=None, start=_iso(month_start), end=_iso(max(end, month_start + timedelta(minutes=1)))),
-        ctx.scope, [Metric.COST], interval="1d",
+        ctx.scope,
+        [Metric.COST],
+        interval="1d",
     )
     daily = [v or 0.0 for v in (month.series[0].values.get(Metric.COST, []) if month.series else [])]
     days = list(month.timestamps)
@@ -75,10 +83,16 @@ def _iso(dt: datetime) -> str:
 def render() -> None:
     ctx = filters.context()
     model_scoped = bool(ctx.scope.model)
-    ui.page_title("Cost", f"{ctx.range_label}, compared with the period of equal length before it · "
-                          "the projection is for the current calendar month (UTC)")
-    summary = api.summary(ctx.window, ctx.scope, [Metric.COST, Metric.COST_PER_REQUEST, Metric.REQUESTS,
-                                                   Metric.LLM_CALLS, Metric.TOTAL_TOKENS])
+    ui.page_title(
+        "Cost",
+        f"{ctx.range_label}, compared with the period of equal length before it · "
+        "the projection is for the current calendar month (UTC)",
+    )
+    summary = api.summary(
+        ctx.window,
+        ctx.scope,
+        [Metric.COST, Metric.COST_PER_REQUEST, Metric.REQUESTS, Metric.LLM_CALLS, Metric.TOTAL_TOKENS],
+    )
     now, before = summary.values, summary.previous or {}
     proj = projection(ctx)
     total = now.get(Metric.COST) or 0.0
@@ -86,16 +100,32 @@ def render() -> None:
     per_call_before = _per(before.get(Metric.COST), before.get(Metric.LLM_CALLS))
     ui.kpi_row(
         [
-            ui.Kpi("Cost", total, before.get(Metric.COST), "usd", "inverse",
-                   help=f"{fmt.count(now.get(Metric.TOTAL_TOKENS))} tokens"),
+            ui.Kpi(
+                "Cost",
+                total,
+                before.get(Metric.COST),
+                "usd",
+                "inverse",
+                help=f"{fmt.count(now.get(Metric.TOTAL_TOKENS))} tokens",
+            ),
             ui.Kpi("Cost per LLM call", per_call_now, per_call_before, "usd", "inverse")
-            if model_scoped else
-            ui.Kpi("Cost per request", now.get(Metric.COST_PER_REQUEST), before.get(Metric.COST_PER_REQUEST),
-                   "usd", "inverse", help=f"{fmt.count(now.get(Metric.REQUESTS))} requests"),
-            ui.Kpi("Month to date", proj.month_to_date, None, "usd",
-                   help=f"since {proj.month_start:%d %b %Y} (UTC)"),
-            ui.Kpi("Projected for the month", proj.projected, None, "usd",
-                   help=f"{proj.method}; end of month {proj.month_end:%d %b %Y}"),
+            if model_scoped
+            else ui.Kpi(
+                "Cost per request",
+                now.get(Metric.COST_PER_REQUEST),
+                before.get(Metric.COST_PER_REQUEST),
+                "usd",
+                "inverse",
+                help=f"{fmt.count(now.get(Metric.REQUESTS))} requests",
+            ),
+            ui.Kpi("Month to date", proj.month_to_date, None, "usd", help=f"since {proj.month_start:%d %b %Y} (UTC)"),
+            ui.Kpi(
+                "Projected for the month",
+                proj.projected,
+                None,
+                "usd",
+                help=f"{proj.method}; end of month {proj.month_end:%d %b %Y}",
+            ),
         ],
         "Previous period",
     )
@@ -103,18 +133,36 @@ def render() -> None:
     left, right = st.columns(2)
     with left:
         ts = api.timeseries(ctx.window, ctx.scope, [Metric.COST], group_by="model", top=6)
-        lines = [charts.Line(s.group if s.group != "__other__" else "other", s.values.get(Metric.COST, []))
-                 for s in ts.series]
+        lines = [
+            charts.Line(s.group if s.group != "__other__" else "other", s.values.get(Metric.COST, []))
+            for s in ts.series
+        ]
         st.plotly_chart(
-            charts.time_figure("Cost over time by model", ts.timestamps, lines, "usd", ctx.tz, (ts.start, ts.end),
-                               bars=True, stacked=True),
-            width="stretch", config=charts.CONFIG,
+            charts.time_figure(
+                "Cost over time by model",
+                ts.timestamps,
+                lines,
+                "usd",
+                ctx.tz,
+                (ts.start, ts.end),
+                bars=True,
+                stacked=True,
+            ),
+            width="stretch",
+            config=charts.CONFIG,
         )
     with right:
         st.plotly_chart(
-            charts.cumulative_projection(f"{proj.month_start:%B %Y}: daily cost and projection", proj.days,
-                                         proj.daily, proj.month_end, proj.projected, ctx.tz),
-            width="stretch", config=charts.CONFIG,
+            charts.cumulative_projection(
+                f"{proj.month_start:%B %Y}: daily cost and projection",
+                proj.days,
+                proj.daily,
+                proj.month_end,
+                proj.projected,
+                ctx.tz,
+            ),
+            width="stretch",
+            config=charts.CONFIG,
         )
 
     st.subheader("Where the money goes")
@@ -138,11 +186,14 @@ def _breakdown(ctx: filters.Context, dimension: str, label: str, total: float) -
         st.info(f"No costed spans carry a {label.lower()} in this range.", icon=":material/info:")
         return
     costs = [r.values.get(Metric.COST) or 0.0 for r in rows]
-    chart, table = st.columns([2, 3])
+    chart, table = st.columns(2)
     with chart:
         texts = [f"{fmt.usd(c)} ({fmt.pct(c / total) if total else '–'})" for c in costs]
-        st.plotly_chart(charts.bar_h(f"Cost by {label.lower()}", [r.group for r in rows], costs, "usd", texts),
-                        width="stretch", config=charts.CONFIG)
+        st.plotly_chart(
+            charts.bar_h(f"Cost by {label.lower()}", [r.group for r in rows], costs, "usd", texts),
+            width="stretch",
+            config=charts.CONFIG,
+        )
     with table:
         frame = pd.DataFrame(
             [
@@ -160,7 +211,9 @@ def _breakdown(ctx: filters.Context, dimension: str, label: str, total: float) -
             ]
         )
         st.dataframe(
-            frame, hide_index=True, width="stretch",
+            frame,
+            hide_index=True,
+            width="stretch",
             column_config={
                 "Cost": st.column_config.NumberColumn(format="$%.6f"),
                 "Share": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
@@ -185,6 +238,7 @@ def _top_traces(ctx: filters.Context) -> None:
         [
             {
                 "Cost": t.cost_usd,
+                "Open": f"traces?trace={t.trace_id}",
                 "Name": t.name,
                 "Time": fmt.when(t.start_time, ctx.tz),
                 "Service": t.service,
@@ -194,13 +248,17 @@ def _top_traces(ctx: filters.Context) -> None:
                 "Latency": t.duration_ms,
                 "User": t.user_id,
                 "Input": t.input,
-                "Open": f"traces?trace={t.trace_id}",
             }
             for t in items
         ]
     )
     event = st.dataframe(
-        frame, hide_index=True, width="stretch", key="top_traces", on_select="rerun", selection_mode="single-row",
+        frame,
+        hide_index=True,
+        width="stretch",
+        key="top_traces",
+        on_select="rerun",
+        selection_mode="single-row",
         column_config={
             "Cost": st.column_config.NumberColumn(format="$%.6f"),
             "LLM calls": st.column_config.NumberColumn(format="%d"),

@@ -44,24 +44,52 @@ def render() -> None:
     summary = api.summary(
         ctx.window,
         ctx.scope,
-        [volume, p50, p95, p99, Metric.COST, Metric.TOTAL_TOKENS, Metric.SPANS, Metric.LLM_CALLS,
-         Metric.FALLBACKS, Metric.GUARDRAIL_BLOCKS, Metric.OFF_FORMAT, Metric.ERRORS, *rates],
+        [
+            volume,
+            p50,
+            p95,
+            p99,
+            Metric.COST,
+            Metric.TOTAL_TOKENS,
+            Metric.SPANS,
+            Metric.LLM_CALLS,
+            Metric.FALLBACKS,
+            Metric.GUARDRAIL_BLOCKS,
+            Metric.OFF_FORMAT,
+            Metric.ERRORS,
+            *rates,
+        ],
     )
     now, before = summary.values, summary.previous or {}
     if not now.get(Metric.SPANS):
-        st.info("No spans match the filters in this range. Clear a filter in the sidebar or widen the range.",
-                icon=":material/filter_alt_off:")
+        st.info(
+            "No spans match the filters in this range. Clear a filter in the sidebar or widen the range.",
+            icon=":material/filter_alt_off:",
+        )
         return
     prev_label = "Previous period"
     if summary.previous_start and summary.previous_end:
-        prev_label += (f" ({fmt.when(summary.previous_start, ctx.tz, seconds=False)} – "
-                       f"{fmt.when(summary.previous_end, ctx.tz, seconds=False)})")
+        prev_label += (
+            f" ({fmt.when(summary.previous_start, ctx.tz, seconds=False)} – "
+            f"{fmt.when(summary.previous_end, ctx.tz, seconds=False)})"
+        )
     ui.kpi_row(
         [
-            ui.Kpi("LLM calls" if model_scoped else "Requests", now.get(volume), before.get(volume), "count",
-                   help="logical LLM calls" if model_scoped else "traces (root spans)"),
-            ui.Kpi("Latency p95", now.get(p95), before.get(p95), "ms", "inverse",
-                   help=f"p50 {fmt.ms(now.get(p50))} · p99 {fmt.ms(now.get(p99))}"),
+            ui.Kpi(
+                "LLM calls" if model_scoped else "Requests",
+                now.get(volume),
+                before.get(volume),
+                "count",
+                help="logical LLM calls" if model_scoped else "traces (root spans)",
+            ),
+            ui.Kpi(
+                "Latency p95",
+                now.get(p95),
+                before.get(p95),
+                "ms",
+                "inverse",
+                help=f"p50 {fmt.ms(now.get(p50))} · p99 {fmt.ms(now.get(p99))}",
+            ),
             ui.Kpi("Cost", now.get(Metric.COST), before.get(Metric.COST), "usd", "inverse"),
             ui.Kpi("Tokens", now.get(Metric.TOTAL_TOKENS), before.get(Metric.TOTAL_TOKENS), "tokens", "off"),
         ],
@@ -69,15 +97,38 @@ def render() -> None:
     )
     ui.kpi_row(
         [
-            ui.Kpi("Error rate", now.get(Metric.ERROR_RATE), before.get(Metric.ERROR_RATE), "ratio", "inverse",
-                   help=f"{fmt.count(now.get(Metric.ERRORS))} spans with status ERROR"),
-            ui.Kpi("Fallback rate", now.get(Metric.FALLBACK_RATE), before.get(Metric.FALLBACK_RATE), "ratio",
-                   "inverse", help=f"{fmt.count(now.get(Metric.FALLBACKS))} LLM calls served by a fallback"),
-            ui.Kpi("Guardrail block rate", now.get(Metric.GUARDRAIL_BLOCK_RATE),
-                   before.get(Metric.GUARDRAIL_BLOCK_RATE), "ratio", "off",
-                   help=f"{fmt.count(now.get(Metric.GUARDRAIL_BLOCKS))} guardrail checks blocked or modified"),
-            ui.Kpi("Off-format rate", now.get(Metric.OFF_FORMAT_RATE), before.get(Metric.OFF_FORMAT_RATE),
-                   "ratio", "inverse", help=f"{fmt.count(now.get(Metric.OFF_FORMAT))} outputs failed validation"),
+            ui.Kpi(
+                "Error rate",
+                now.get(Metric.ERROR_RATE),
+                before.get(Metric.ERROR_RATE),
+                "ratio",
+                "inverse",
+                help=f"{fmt.count(now.get(Metric.ERRORS))} spans with status ERROR",
+            ),
+            ui.Kpi(
+                "Fallback rate",
+                now.get(Metric.FALLBACK_RATE),
+                before.get(Metric.FALLBACK_RATE),
+                "ratio",
+                "inverse",
+                help=f"{fmt.count(now.get(Metric.FALLBACKS))} LLM calls served by a fallback",
+            ),
+            ui.Kpi(
+                "Guardrail block rate",
+                now.get(Metric.GUARDRAIL_BLOCK_RATE),
+                before.get(Metric.GUARDRAIL_BLOCK_RATE),
+                "ratio",
+                "off",
+                help=f"{fmt.count(now.get(Metric.GUARDRAIL_BLOCKS))} guardrail checks blocked or modified",
+            ),
+            ui.Kpi(
+                "Off-format rate",
+                now.get(Metric.OFF_FORMAT_RATE),
+                before.get(Metric.OFF_FORMAT_RATE),
+                "ratio",
+                "inverse",
+                help=f"{fmt.count(now.get(Metric.OFF_FORMAT))} outputs failed validation",
+            ),
         ],
         prev_label,
     )
@@ -92,30 +143,72 @@ def render() -> None:
     x_range = (ts.start, ts.end)
     grid = [st.columns(2), st.columns(2), st.columns(2)]
     figures = [
-        charts.time_figure(f"{'LLM calls' if model_scoped else 'Requests'} per {_bucket(ts.interval_s)}",
-                           ts.timestamps, [line(volume, "requests")], "count", ctx.tz, x_range, bars=True),
-        charts.time_figure("Latency percentiles", ts.timestamps,
-                           [line(p50, "p50"), line(p95, "p95"), line(p99, "p99", charts.PALETTE[7])],
-                           "ms", ctx.tz, x_range),
-        charts.time_figure(f"Cost per {_bucket(ts.interval_s)}", ts.timestamps, [line(Metric.COST, "cost")],
-                           "usd", ctx.tz, x_range, bars=True),
-        charts.time_figure(f"Tokens per {_bucket(ts.interval_s)}", ts.timestamps,
-                           [line(Metric.INPUT_TOKENS, "input"), line(Metric.OUTPUT_TOKENS, "output")],
-                           "tokens", ctx.tz, x_range, bars=True, stacked=True),
-        charts.time_figure("Error and fallback rates", ts.timestamps,
-                           [line(Metric.ERROR_RATE, "error rate", charts.ERROR_COLOR),
-                            line(Metric.FALLBACK_RATE, "fallback rate", charts.PALETTE[1])],
-                           "ratio", ctx.tz, x_range),
-        charts.time_figure("Guardrail-block and off-format rates", ts.timestamps,
-                           [line(Metric.GUARDRAIL_BLOCK_RATE, "guardrail blocks", charts.PALETTE[2]),
-                            line(Metric.OFF_FORMAT_RATE, "off-format", charts.PALETTE[3])],
-                           "ratio", ctx.tz, x_range),
+        charts.time_figure(
+            f"{'LLM calls' if model_scoped else 'Requests'} per {_bucket(ts.interval_s)}",
+            ts.timestamps,
+            [line(volume, "requests")],
+            "count",
+            ctx.tz,
+            x_range,
+            bars=True,
+        ),
+        charts.time_figure(
+            "Latency percentiles",
+            ts.timestamps,
+            [line(p50, "p50"), line(p95, "p95"), line(p99, "p99", charts.PALETTE[7])],
+            "ms",
+            ctx.tz,
+            x_range,
+        ),
+        charts.time_figure(
+            f"Cost per {_bucket(ts.interval_s)}",
+            ts.timestamps,
+            [line(Metric.COST, "cost")],
+            "usd",
+            ctx.tz,
+            x_range,
+            bars=True,
+        ),
+        charts.time_figure(
+            f"Tokens per {_bucket(ts.interval_s)}",
+            ts.timestamps,
+            [line(Metric.INPUT_TOKENS, "input"), line(Metric.OUTPUT_TOKENS, "output")],
+            "tokens",
+            ctx.tz,
+            x_range,
+            bars=True,
+            stacked=True,
+        ),
+        charts.time_figure(
+            "Error and fallback rates",
+            ts.timestamps,
+            [
+                line(Metric.ERROR_RATE, "error rate", charts.ERROR_COLOR),
+                line(Metric.FALLBACK_RATE, "fallback rate", charts.PALETTE[1]),
+            ],
+            "ratio",
+            ctx.tz,
+            x_range,
+        ),
+        charts.time_figure(
+            "Guardrail-block and off-format rates",
+            ts.timestamps,
+            [
+                line(Metric.GUARDRAIL_BLOCK_RATE, "guardrail blocks", charts.PALETTE[2]),
+                line(Metric.OFF_FORMAT_RATE, "off-format", charts.PALETTE[3]),
+            ],
+            "ratio",
+            ctx.tz,
+            x_range,
+        ),
     ]
     for i, fig in enumerate(figures):
         with grid[i // 2][i % 2]:
             st.plotly_chart(fig, width="stretch", config=charts.CONFIG)
-    st.caption(f"One point per {_bucket(ts.interval_s)} ({fmt.zone_label(ctx.tz)}); rates have no point where "
-               "there was nothing to count.")
+    st.caption(
+        f"One point per {_bucket(ts.interval_s)} ({fmt.zone_label(ctx.tz)}); rates have no point where "
+        "there was nothing to count."
+    )
 
     st.subheader("Breakdown")
     by_model, by_prompt = st.tabs(["By model", "By prompt version"])
@@ -143,16 +236,23 @@ def _breakdown(ctx: filters.Context, dimension: str, label: str) -> None:
     left, right = st.columns(2)
     with left:
         st.plotly_chart(
-            charts.bar_h(f"Cost by {label.lower()}", groups, [r.values.get(Metric.COST) or 0.0 for r in data.rows],
-                         "usd"),
-            width="stretch", config=charts.CONFIG,
+            charts.bar_h(
+                f"Cost by {label.lower()}", groups, [r.values.get(Metric.COST) or 0.0 for r in data.rows], "usd"
+            ),
+            width="stretch",
+            config=charts.CONFIG,
         )
     with right:
         st.plotly_chart(
-            charts.bar_h(f"Latency p95 by {label.lower()}", groups,
-                         [r.values.get(Metric.LATENCY_P95) or 0.0 for r in data.rows], "ms",
-                         color=charts.PALETTE[2]),
-            width="stretch", config=charts.CONFIG,
+            charts.bar_h(
+                f"Latency p95 by {label.lower()}",
+                groups,
+                [r.values.get(Metric.LATENCY_P95) or 0.0 for r in data.rows],
+                "ms",
+                color=charts.PALETTE[2],
+            ),
+            width="stretch",
+            config=charts.CONFIG,
         )
     frame = pd.DataFrame(
         [
@@ -188,8 +288,10 @@ def _breakdown(ctx: filters.Context, dimension: str, label: str) -> None:
         },
     )
     if dimension == "prompt_version":
-        st.caption("Spans that carry the prompt version; compare versions with a significance test on "
-                   "the Prompt versions page.")
+        st.caption(
+            "Spans that carry the prompt version; compare versions with a significance test on "
+            "the Prompt versions page."
+        )
 
 
 if __name__ == "__main__":

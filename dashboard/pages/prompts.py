@@ -50,8 +50,10 @@ class VersionRow:
 
 def render() -> None:
     ctx = filters.context()
-    ui.page_title("Prompt versions", f"{ctx.range_label} · compare the versions of a prompt, with sample sizes "
-                                     "and significance tests")
+    ui.page_title(
+        "Prompt versions",
+        f"{ctx.range_label} · compare the versions of a prompt, with sample sizes and significance tests",
+    )
     listing = api.prompts(ctx.window)
     names = [p.prompt_name for p in listing.prompts]
     requested = filters.url_value("prompt")
@@ -62,7 +64,7 @@ def render() -> None:
     if not options:
         st.info(
             "No prompt versions in this range. Record the prompt on your LLM calls, e.g. "
-            "`spanscope.update_current_span(prompt_name=\"support-answer\", prompt_version=\"v4\")` "
+            '`spanscope.update_current_span(prompt_name="support-answer", prompt_version="v4")` '
             "(or the OTel attributes `gen_ai.prompt.name` / `gen_ai.prompt.version`).",
             icon=":material/info:",
         )
@@ -73,10 +75,15 @@ def render() -> None:
     prompt = str(top[0].selectbox("Prompt", options, key="pv_prompt"))
     summary = next((p for p in listing.prompts if p.prompt_name == prompt), None)
     versions = list(summary.versions) if summary else []
-    baseline = top[1].selectbox("Baseline", [AUTO, *versions], key=f"pv_base_{prompt}",
-                                help="Default: the second most recently introduced version")
-    candidate = top[2].selectbox("Candidate", [AUTO, *versions], key=f"pv_cand_{prompt}",
-                                 help="Default: the most recently introduced version")
+    baseline = top[1].selectbox(
+        "Baseline",
+        [AUTO, *versions],
+        key=f"pv_base_{prompt}",
+        help="Default: the second most recently introduced version",
+    )
+    candidate = top[2].selectbox(
+        "Candidate", [AUTO, *versions], key=f"pv_cand_{prompt}", help="Default: the most recently introduced version"
+    )
     alpha = float(top[3].selectbox("α", ALPHAS, index=1, key="pv_alpha", help="significance level"))
     filters.page_param("prompt", prompt)
     if ctx.scope.active:
@@ -88,8 +95,13 @@ def render() -> None:
         st.warning("Baseline and candidate are the same version; pick two different ones.")
         return
 
-    resp = api.prompt_versions(ctx.window, prompt, None if baseline == AUTO else str(baseline),
-                               None if candidate == AUTO else str(candidate), alpha)
+    resp = api.prompt_versions(
+        ctx.window,
+        prompt,
+        None if baseline == AUTO else str(baseline),
+        None if candidate == AUTO else str(candidate),
+        alpha,
+    )
     if resp is not None:
         rows = _from_api(resp)
         n_label = "LLM calls"
@@ -115,10 +127,19 @@ def render() -> None:
 def _from_api(resp: PromptVersionsResponse) -> list[VersionRow]:
     return [
         VersionRow(
-            version=v.version, n=v.calls, p50=v.latency_p50, p95=v.latency_p95, cost_per_call=v.cost_per_call,
-            error_rate=v.error_rate, fallback_rate=v.fallback_rate, off_format_rate=v.off_format_rate,
-            in_tokens=v.mean_input_tokens, out_tokens=v.mean_output_tokens, first_seen=v.first_seen,
-            last_seen=v.last_seen, scores={k: (s.mean, s.count) for k, s in v.scores.items()},
+            version=v.version,
+            n=v.calls,
+            p50=v.latency_p50,
+            p95=v.latency_p95,
+            cost_per_call=v.cost_per_call,
+            error_rate=v.error_rate,
+            fallback_rate=v.fallback_rate,
+            off_format_rate=v.off_format_rate,
+            in_tokens=v.mean_input_tokens,
+            out_tokens=v.mean_output_tokens,
+            first_seen=v.first_seen,
+            last_seen=v.last_seen,
+            scores={k: (s.mean, s.count) for k, s in v.scores.items()},
         )
         for v in resp.versions
     ]
@@ -126,10 +147,23 @@ def _from_api(resp: PromptVersionsResponse) -> list[VersionRow]:
 
 def _from_breakdown(ctx: filters.Context, prompt: str) -> list[VersionRow]:
     data = api.breakdown(
-        ctx.window, api.Scope(), "prompt_version",
-        [Metric.SPANS, Metric.LATENCY_P50, Metric.LATENCY_P95, Metric.COST, Metric.ERROR_RATE,
-         Metric.FALLBACK_RATE, Metric.OFF_FORMAT_RATE, Metric.INPUT_TOKENS, Metric.OUTPUT_TOKENS],
-        sort_by="spans", limit=50, extra=[("prompt_name", prompt)],
+        ctx.window,
+        api.Scope(),
+        "prompt_version",
+        [
+            Metric.SPANS,
+            Metric.LATENCY_P50,
+            Metric.LATENCY_P95,
+            Metric.COST,
+            Metric.ERROR_RATE,
+            Metric.FALLBACK_RATE,
+            Metric.OFF_FORMAT_RATE,
+            Metric.INPUT_TOKENS,
+            Metric.OUTPUT_TOKENS,
+        ],
+        sort_by="spans",
+        limit=50,
+        extra=[("prompt_name", prompt)],
     )
     rows = []
     for r in data.rows:
@@ -137,9 +171,13 @@ def _from_breakdown(ctx: filters.Context, prompt: str) -> list[VersionRow]:
         version = r.group.split("@", 1)[1] if r.group.startswith(prompt + "@") else r.group
         rows.append(
             VersionRow(
-                version=version, n=n, p50=r.values.get(Metric.LATENCY_P50), p95=r.values.get(Metric.LATENCY_P95),
+                version=version,
+                n=n,
+                p50=r.values.get(Metric.LATENCY_P50),
+                p95=r.values.get(Metric.LATENCY_P95),
                 cost_per_call=(r.values.get(Metric.COST) or 0.0) / n if n else None,
-                error_rate=r.values.get(Metric.ERROR_RATE), fallback_rate=r.values.get(Metric.FALLBACK_RATE),
+                error_rate=r.values.get(Metric.ERROR_RATE),
+                fallback_rate=r.values.get(Metric.FALLBACK_RATE),
                 off_format_rate=r.values.get(Metric.OFF_FORMAT_RATE),
                 in_tokens=(r.values.get(Metric.INPUT_TOKENS) or 0.0) / n if n else None,
                 out_tokens=(r.values.get(Metric.OUTPUT_TOKENS) or 0.0) / n if n else None,
@@ -171,11 +209,16 @@ def _side_by_side(rows: list[VersionRow], n_label: str, ctx: filters.Context) ->
     add("Fallback rate", [fmt.pct(r.fallback_rate) for r in rows])
     add("Off-format rate", [fmt.pct(r.off_format_rate) for r in rows])
     for name in sorted({k for r in rows for k in r.scores}):
-        add(f"Score: {name} (mean, n)", [
-            f"{r.scores[name][0]:.3g} (n={r.scores[name][1]})" if name in r.scores and r.scores[name][0] is not None
-            else "–" for r in rows
-        ])
-    st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
+        add(
+            f"Score: {name} (mean, n)",
+            [
+                f"{r.scores[name][0]:.3g} (n={r.scores[name][1]})"
+                if name in r.scores and r.scores[name][0] is not None
+                else "–"
+                for r in rows
+            ],
+        )
+    st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", height=38 + 35 * len(table[""]))
     small = [r.version for r in rows if r.n < SMALL_SAMPLE]
     if small:
         st.caption(f"Fewer than {SMALL_SAMPLE} {n_label} for {', '.join(small)}: treat differences as indicative.")
@@ -186,26 +229,43 @@ def _charts(rows: list[VersionRow]) -> None:
     left, mid, right = st.columns(3)
     with left:
         st.plotly_chart(
-            charts.grouped_bars("Latency by version", versions,
-                                [charts.Line("p50", [r.p50 for r in rows]),
-                                 charts.Line("p95", [r.p95 for r in rows], charts.PALETTE[1])], "ms"),
-            width="stretch", config=charts.CONFIG,
+            charts.grouped_bars(
+                "Latency by version",
+                versions,
+                [
+                    charts.Line("p50", [r.p50 for r in rows]),
+                    charts.Line("p95", [r.p95 for r in rows], charts.PALETTE[1]),
+                ],
+                "ms",
+            ),
+            width="stretch",
+            config=charts.CONFIG,
         )
     with mid:
         st.plotly_chart(
-            charts.grouped_bars("Cost per call by version", versions,
-                                [charts.Line("cost per call", [r.cost_per_call for r in rows], charts.PALETTE[4])],
-                                "usd"),
-            width="stretch", config=charts.CONFIG,
+            charts.grouped_bars(
+                "Cost per call by version",
+                versions,
+                [charts.Line("cost per call", [r.cost_per_call for r in rows], charts.PALETTE[4])],
+                "usd",
+            ),
+            width="stretch",
+            config=charts.CONFIG,
         )
     with right:
         st.plotly_chart(
-            charts.grouped_bars("Rates by version", versions,
-                                [charts.Line("error", [r.error_rate for r in rows], charts.ERROR_COLOR),
-                                 charts.Line("fallback", [r.fallback_rate for r in rows], charts.PALETTE[1]),
-                                 charts.Line("off-format", [r.off_format_rate for r in rows], charts.PALETTE[3])],
-                                "ratio"),
-            width="stretch", config=charts.CONFIG,
+            charts.grouped_bars(
+                "Rates by version",
+                versions,
+                [
+                    charts.Line("error", [r.error_rate for r in rows], charts.ERROR_COLOR),
+                    charts.Line("fallback", [r.fallback_rate for r in rows], charts.PALETTE[1]),
+                    charts.Line("off-format", [r.off_format_rate for r in rows], charts.PALETTE[3]),
+                ],
+                "ratio",
+            ),
+            width="stretch",
+            config=charts.CONFIG,
         )
 
 
@@ -255,10 +315,11 @@ def _significance(resp: PromptVersionsResponse, rows: list[VersionRow]) -> None:
             }
         )
         if test.significant and test.difference:
+            p_text = _p(test.p_value) if _p(test.p_value).startswith("<") else "= " + _p(test.p_value)
             improved = (test.difference < 0) == (better == "lower")
             verdicts.append(
                 f"- {':green' if improved else ':red'}[**{label}**: {comp.candidate} is "
-                f"{'better' if improved else 'worse'} ({_difference(test, unit)}, p {_p(test.p_value)})]"
+                f"{'better' if improved else 'worse'} ({_difference(test, unit)}, p {p_text})]"
             )
     if verdicts:
         st.markdown("\n".join(verdicts))
@@ -271,7 +332,8 @@ def _significance(resp: PromptVersionsResponse, rows: list[VersionRow]) -> None:
     frame = pd.DataFrame(table)
     st.dataframe(
         frame.style.apply(lambda col: ["font-weight: 600" if v == "yes" else "" for v in col], subset=["Significant"]),
-        hide_index=True, width="stretch",
+        hide_index=True,
+        width="stretch",
     )
     st.caption(f"Method: {comp.method}.")
 

@@ -63,44 +63,74 @@ def _query(ctx: filters.Context) -> api.TraceQuery:
     opts = ctx.options
     keep = KEEP
     top = st.columns([4, 1.4, 1.4, 1.4, 1])
-    q = top[0].text_input("Search", key="tq_q", persist_state=keep,
-                          placeholder="text in any span's input or output")
-    status = top[1].selectbox("Status", ["any", "ok", "error"], key="tq_status", persist_state=keep,
-                              format_func={"any": "Any", "ok": "OK", "error": "Has errors"}.__getitem__)
-    sort = top[2].selectbox("Sort by", list(SORTS), key="tq_sort", persist_state=keep,
-                            format_func=SORTS.__getitem__)
-    order = top[3].selectbox("Order", list(ORDERS), key="tq_order", persist_state=keep,
-                             format_func=ORDERS.__getitem__)
+    q = top[0].text_input("Search", key="tq_q", persist_state=keep, placeholder="text in any span's input or output")
+    status = top[1].selectbox(
+        "Status",
+        ["any", "ok", "error"],
+        key="tq_status",
+        persist_state=keep,
+        format_func={"any": "Any", "ok": "OK", "error": "Has errors"}.__getitem__,
+    )
+    sort = top[2].selectbox("Sort by", list(SORTS), key="tq_sort", persist_state=keep, format_func=SORTS.__getitem__)
+    order = top[3].selectbox("Order", list(ORDERS), key="tq_order", persist_state=keep, format_func=ORDERS.__getitem__)
     limit = top[4].selectbox("Rows", PAGE_SIZES, index=1, key="tq_limit", persist_state=keep)
     active = sum(
         bool(st.session_state.get(k))
-        for k in ("tq_name", "tq_kind", "tq_min_ms", "tq_max_ms", "tq_min_cost", "tq_max_cost", "tq_session",
-                  "tq_user", "tq_tag")
+        for k in (
+            "tq_name",
+            "tq_kind",
+            "tq_min_ms",
+            "tq_max_ms",
+            "tq_min_cost",
+            "tq_max_cost",
+            "tq_session",
+            "tq_user",
+            "tq_tag",
+        )
     ) + sum(st.session_state.get(k, "any") != "any" for k in ("tq_fallback", "tq_blocked"))
     with st.expander(f"More filters ({active} active)" if active else "More filters", expanded=bool(active)):
         row = st.columns(4)
-        names = row[0].multiselect("Trace name", opts.names if opts else [], key="tq_name", persist_state=keep,
-                                   placeholder="Any")
-        kinds = row[1].multiselect("Has a span of kind", opts.kinds if opts else [], key="tq_kind",
-                                   persist_state=keep, placeholder="Any")
-        fallback = row[2].selectbox("Served by a fallback", list(TRI), key="tq_fallback", persist_state=keep,
-                                    format_func=TRI.__getitem__)
-        blocked = row[3].selectbox("Guardrail blocked", list(TRI), key="tq_blocked", persist_state=keep,
-                                   format_func=TRI.__getitem__)
+        names = row[0].multiselect(
+            "Trace name", opts.names if opts else [], key="tq_name", persist_state=keep, placeholder="Any"
+        )
+        kinds = row[1].multiselect(
+            "Has a span of kind", opts.kinds if opts else [], key="tq_kind", persist_state=keep, placeholder="Any"
+        )
+        fallback = row[2].selectbox(
+            "Served by a fallback", list(TRI), key="tq_fallback", persist_state=keep, format_func=TRI.__getitem__
+        )
+        blocked = row[3].selectbox(
+            "Guardrail blocked", list(TRI), key="tq_blocked", persist_state=keep, format_func=TRI.__getitem__
+        )
         row = st.columns(4)
-        min_ms = row[0].number_input("Latency at least (ms)", min_value=0.0, value=None, step=100.0,
-                                     key="tq_min_ms", persist_state=keep)
-        max_ms = row[1].number_input("Latency at most (ms)", min_value=0.0, value=None, step=100.0,
-                                     key="tq_max_ms", persist_state=keep)
-        min_cost = row[2].number_input("Cost at least ($)", min_value=0.0, value=None, step=0.001,
-                                       format="%.6f", key="tq_min_cost", persist_state=keep)
-        max_cost = row[3].number_input("Cost at most ($)", min_value=0.0, value=None, step=0.001,
-                                       format="%.6f", key="tq_max_cost", persist_state=keep)
+        min_ms = row[0].number_input(
+            "Latency at least (ms)", min_value=0.0, value=None, step=100.0, key="tq_min_ms", persist_state=keep
+        )
+        max_ms = row[1].number_input(
+            "Latency at most (ms)", min_value=0.0, value=None, step=100.0, key="tq_max_ms", persist_state=keep
+        )
+        min_cost = row[2].number_input(
+            "Cost at least ($)",
+            min_value=0.0,
+            value=None,
+            step=0.001,
+            format="%.6f",
+            key="tq_min_cost",
+            persist_state=keep,
+        )
+        max_cost = row[3].number_input(
+            "Cost at most ($)",
+            min_value=0.0,
+            value=None,
+            step=0.001,
+            format="%.6f",
+            key="tq_max_cost",
+            persist_state=keep,
+        )
         row = st.columns(4)
         session = row[0].text_input("Session id", key="tq_session", persist_state=keep)
         user = row[1].text_input("User id", key="tq_user", persist_state=keep)
-        tags = row[2].multiselect("Tag", opts.tags if opts else [], key="tq_tag", persist_state=keep,
-                                  placeholder="Any")
+        tags = row[2].multiselect("Tag", opts.tags if opts else [], key="tq_tag", persist_state=keep, placeholder="Any")
     return api.TraceQuery(
         name=tuple(names),
         kind=tuple(kinds),
@@ -136,11 +166,18 @@ def _flags(t: TraceSummary) -> str:
 
 def _trace_list(ctx: filters.Context) -> None:
     ui.page_title("Traces", f"{ctx.range_label} · newest first unless sorted otherwise · select a row to open it")
-    st.columns([2, 3])[0].text_input("Open a trace by id", key="trace_input", on_change=_open_typed,
-                                     placeholder="32 hex digits, e.g. 4bf92f3577b34da6a3ce929d0e0e4736")
+    st.columns([2, 3])[0].text_input(
+        "Open a trace by id",
+        key="trace_input",
+        on_change=_open_typed,
+        placeholder="32 hex digits, e.g. 4bf92f3577b34da6a3ce929d0e0e4736",
+    )
     query = _query(ctx)
-    if query.min_duration_ms is not None and query.max_duration_ms is not None \
-            and query.min_duration_ms > query.max_duration_ms:
+    if (
+        query.min_duration_ms is not None
+        and query.max_duration_ms is not None
+        and query.min_duration_ms > query.max_duration_ms
+    ):
         st.warning("The minimum latency is above the maximum.")
         return
     if query.min_cost is not None and query.max_cost is not None and query.min_cost > query.max_cost:
@@ -165,15 +202,15 @@ def _trace_list(ctx: filters.Context) -> None:
     frame = pd.DataFrame(
         [
             {
-                "Time": fmt.when(t.start_time, ctx.tz),
+                "Time": t.start_time.astimezone(ctx.tz).strftime("%b %d %H:%M:%S"),
                 "Name": t.name,
+                "Status": "error" if t.error else "ok",
                 "Input": t.input,
                 "Output": t.output,
                 "Latency": t.duration_ms,
                 "Cost": t.cost_usd,
                 "Tokens": t.total_tokens,
                 "Spans": t.span_count,
-                "Status": "error" if t.error else "ok",
                 "Flags": _flags(t),
                 "Models": ", ".join(t.models),
                 "User": t.user_id,
@@ -193,7 +230,6 @@ def _trace_list(ctx: filters.Context) -> None:
         width="stretch",
         height=min(38 + 35 * len(frame), 640),
         column_config={
-            "Time": st.column_config.TextColumn(width="small"),
             "Latency": st.column_config.NumberColumn(format="%,.1f ms"),
             "Cost": st.column_config.NumberColumn(format="$%.6f"),
             "Tokens": st.column_config.NumberColumn(format="%,d"),
@@ -248,22 +284,32 @@ def _trace_view(ctx: filters.Context, trace_id: str) -> None:
         )
         return
     t = detail.trace
-    ui.page_title(f"Trace: {t.name}", " · ".join(
-        x for x in (
-            f"`{t.trace_id}`",
-            f"{t.service} / {t.environment}" + (f" / {t.release}" if t.release else ""),
-            f"started {fmt.when(t.start_time, ctx.tz)} {fmt.zone_label(ctx.tz)}",
-            f"user {t.user_id}" if t.user_id else "",
-            f"session {t.session_id}" if t.session_id else "",
-        ) if x
-    ))
+    ui.page_title(
+        f"Trace: {t.name}",
+        " · ".join(
+            x
+            for x in (
+                f"`{t.trace_id}`",
+                f"{t.service} / {t.environment}" + (f" / {t.release}" if t.release else ""),
+                f"started {fmt.when(t.start_time, ctx.tz)} {fmt.zone_label(ctx.tz)}",
+                f"user {t.user_id}" if t.user_id else "",
+                f"session {t.session_id}" if t.session_id else "",
+            )
+            if x
+        ),
+    )
     cols = st.columns(4)
     cols[0].metric("Latency", fmt.ms(t.duration_ms), border=True)
     cols[1].metric("Cost", fmt.usd(t.cost_usd), border=True)
-    cols[2].metric("Tokens", fmt.count(t.total_tokens), border=True,
-                   help=f"{t.input_tokens:,} input · {t.output_tokens:,} output")
-    cols[3].metric("Spans", fmt.count(t.span_count), border=True,
-                   help=f"{t.llm_calls} LLM call(s)" + (f": {', '.join(t.models)}" if t.models else ""))
+    cols[2].metric(
+        "Tokens", fmt.count(t.total_tokens), border=True, help=f"{t.input_tokens:,} input · {t.output_tokens:,} output"
+    )
+    cols[3].metric(
+        "Spans",
+        fmt.count(t.span_count),
+        border=True,
+        help=f"{t.llm_calls} LLM call(s)" + (f": {', '.join(t.models)}" if t.models else ""),
+    )
     _badges(t, detail.scores)
 
     flat = charts.flatten(detail.spans)
@@ -280,7 +326,10 @@ def _trace_view(ctx: filters.Context, trace_id: str) -> None:
     st.subheader("Waterfall")
     st.plotly_chart(
         charts.waterfall(shown, selected=picked if picked < len(shown) else None),
-        key="waterfall", on_select=_pick_from_chart, selection_mode="points", width="stretch",
+        key="waterfall",
+        on_select=_pick_from_chart,
+        selection_mode="points",
+        width="stretch",
         config=charts.CONFIG,
     )
     if len(flat) > len(shown):
@@ -289,15 +338,22 @@ def _trace_view(ctx: filters.Context, trace_id: str) -> None:
         st.caption("Click a bar (or pick a span below) to see its input, output, attributes and documents.")
 
     st.subheader("Span details")
-    st.selectbox("Span", list(range(len(flat))), key="span_pick",
-                 format_func=lambda i: f"{charts.span_label(flat[i], 80).strip()}  ({flat[i].kind}, "
-                 f"{fmt.ms(flat[i].duration_ms)})" + ("  ✕ error" if flat[i].status == "ERROR" else ""))
+    st.selectbox(
+        "Span",
+        list(range(len(flat))),
+        key="span_pick",
+        format_func=lambda i: (
+            f"{charts.span_label(flat[i], 80).strip()}  ({flat[i].kind}, "
+            f"{fmt.ms(flat[i].duration_ms)})" + ("  ✕ error" if flat[i].status == "ERROR" else "")
+        ),
+    )
     _span_detail(flat[int(st.session_state.get("span_pick") or 0)], detail, ctx)
 
 
 def _badges(t: TraceSummary, scores: list[Score]) -> None:
     parts = [
-        f":red-badge[:material/error: {t.error_count} span(s) with errors]" if t.error
+        f":red-badge[:material/error: {t.error_count} span(s) with errors]"
+        if t.error
         else ":green-badge[:material/check: no errors]"
     ]
     if t.has_fallback:
@@ -322,13 +378,19 @@ def _span_detail(span: SpanNode, detail: TraceDetail, ctx: filters.Context) -> N
     events = span.events if isinstance(span.events, list) else []
     scores = [s for s in detail.scores if s.span_id == span.span_id or (s.span_id is None and span.depth == 0)]
     io, attrs, documents, evs, sc = st.tabs(
-        ["Input & output", "Attributes", f"Documents ({len(docs)})", f"Events ({len(events)})",
-         f"Scores ({len(scores)})"]
+        [
+            "Input & output",
+            "Attributes",
+            f"Documents ({len(docs)})",
+            f"Events ({len(events)})",
+            f"Scores ({len(scores)})",
+        ]
     )
     with io:
         if span.status == "ERROR":
-            st.error(f"**{span.error_type or 'Error'}**: {span.status_message or 'status ERROR'}",
-                     icon=":material/error:")
+            st.error(
+                f"**{span.error_type or 'Error'}**: {span.status_message or 'status ERROR'}", icon=":material/error:"
+            )
         left, right = st.columns(2)
         with left:
             st.markdown("**Input**")
@@ -337,8 +399,12 @@ def _span_detail(span: SpanNode, detail: TraceDetail, ctx: filters.Context) -> N
             st.markdown("**Output**")
             _payload(span.output)
     with attrs:
-        st.dataframe(_fields(span, ctx), hide_index=True, width="stretch",
-                     column_config={"Value": st.column_config.TextColumn(width="large")})
+        st.dataframe(
+            _fields(span, ctx),
+            hide_index=True,
+            width="stretch",
+            column_config={"Value": st.column_config.TextColumn(width="large")},
+        )
         if span.attributes:
             st.markdown("**Span attributes**")
             st.dataframe(_pairs(span.attributes), hide_index=True, width="stretch")
@@ -423,8 +489,10 @@ def _payload(text: str) -> None:
     if _is_chat(data):
         for message in data:
             role = str(message.get("role") or "message")
-            with st.chat_message(role if role in ("user", "assistant") else role[:12],
-                                 avatar=None if role in ("user", "assistant") else _avatar(role)):
+            with st.chat_message(
+                role if role in ("user", "assistant") else role[:12],
+                avatar=None if role in ("user", "assistant") else _avatar(role),
+            ):
                 st.caption(role)
                 _message_content(message.get("content"))
                 if message.get("tool_calls"):
@@ -432,8 +500,12 @@ def _payload(text: str) -> None:
     elif data is not None:
         st.json(data, expanded=2)
     else:
-        st.code(text, language=None, wrap_lines=True, height=min(400, 40 + 20 * text.count("\n")) if
-                text.count("\n") > 18 else "content")
+        st.code(
+            text,
+            language=None,
+            wrap_lines=True,
+            height=min(400, 40 + 20 * text.count("\n")) if text.count("\n") > 18 else "content",
+        )
 
 
 def _avatar(role: str) -> str:
@@ -475,17 +547,29 @@ def _fields(span: SpanNode, ctx: filters.Context) -> pd.DataFrame:
         ("Cache read tokens", span.cache_read_tokens),
         ("Cache write tokens", span.cache_write_tokens),
         ("Reasoning tokens", span.reasoning_tokens),
-        ("Cost", fmt.usd(span.cost_usd) + (f" ({span.cost_source})" if span.cost_source else "")
-         if span.cost_usd else ""),
+        (
+            "Cost",
+            fmt.usd(span.cost_usd) + (f" ({span.cost_source})" if span.cost_source else "") if span.cost_usd else "",
+        ),
         ("Time to first token", fmt.ms(span.ttft_ms) if span.ttft_ms else ""),
         ("Finish reasons", ", ".join(span.finish_reasons)),
         ("Prompt", f"{span.prompt_name}@{span.prompt_version}" if span.prompt_name else ""),
         ("Fallback", _fallback(span)),
-        ("Guardrail", " · ".join(x for x in (span.guardrail_name, span.guardrail_verdict, span.guardrail_stage,
-                                             span.guardrail_policy) if x)),
+        (
+            "Guardrail",
+            " · ".join(
+                x
+                for x in (span.guardrail_name, span.guardrail_verdict, span.guardrail_stage, span.guardrail_policy)
+                if x
+            ),
+        ),
         ("Guardrail reason", span.guardrail_reason),
-        ("Output validation", (("valid" if span.output_valid else "INVALID (off-format)")
-                               + f" after {span.output_attempts} attempt(s)") if span.output_validated else ""),
+        (
+            "Output validation",
+            (("valid" if span.output_valid else "INVALID (off-format)") + f" after {span.output_attempts} attempt(s)")
+            if span.output_validated
+            else "",
+        ),
         ("Session", span.session_id),
         ("User", span.user_id),
         ("Tags", ", ".join(span.tags)),

