@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from fastapi import FastAPI, Request, Response
@@ -42,6 +42,14 @@ RPC_RESOURCE_EXHAUSTED = 8
 RPC_UNAVAILABLE = 14
 
 
+class Service(Protocol):
+    """A background part (evaluators, alert rules…) started once storage is migrated."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 class Collector:
     """Everything one running collector owns; built by the app's lifespan."""
 
@@ -64,6 +72,8 @@ class Collector:
             batch_max_bytes=settings.batch_max_bytes,
             interval_s=settings.batch_interval_s,
         )
+        # Background parts started after migrations, stopped before storage closes, in list order.
+        self.services: list[Service] = []
         self.storage_ready = threading.Event()
         self.storage_error = ""
         self._init_thread = threading.Thread(target=self._init_storage, name="spanscope-init", daemon=True)
@@ -93,9 +103,16 @@ class Collector:
         self.storage_error = ""
         self.storage_ready.set()
         self.flusher.start()
+        for service in self.services:
+            service.start()
 
     def stop(self) -> None:
         if self.storage_ready.is_set():
+            for service in reversed(self.services):
+                try:
+                    service.stop()
+                except Exception:
+                    log.exception("stopping %s failed", type(service).__name__)
             self.flusher.stop()
         self.ingestor.close()
         self.wal.close()

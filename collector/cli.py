@@ -4,6 +4,7 @@ so a plain SDK install still gets a readable message instead of a traceback."""
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import signal
 import socket
@@ -15,6 +16,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.error import URLError
 from urllib.request import urlopen
+
+# Modules that add subcommands: each has `register(sub)` (an argparse subparsers object) and
+# imports its server dependencies only inside its command functions.
+EXTRA_COMMANDS: tuple[str, ...] = ()
 
 
 class CliError(Exception):
@@ -241,6 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--continuous", action="store_true", help="keep sending until interrupted")
     demo.add_argument("--seed", type=int, default=None)
     demo.set_defaults(func=cmd_demo)
+
+    for name in EXTRA_COMMANDS:
+        importlib.import_module(name).register(sub)
     return p
 
 

@@ -1,0 +1,1 @@
+"""Alert rules on metrics and drift, evaluated periodically and delivered to webhooks."""

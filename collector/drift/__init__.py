@@ -1,0 +1,1 @@
+"""Drift of quality, cost and inputs: a current window against a baseline, computed in ClickHouse."""

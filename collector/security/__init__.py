@@ -1,0 +1,1 @@
+"""Projects, API keys, redaction and retention: who may see what, and what is kept."""
