@@ -40,13 +40,22 @@ def project_of(
         Query(max_length=200, description="project to read; default: the collector's project"),
     ] = None,
 ) -> str:
-    """The one project a request may read or write. Every query filters `project_id` with it.
-
-    Issue 7 replaces this body with the project of the request's API key.
-    """
+    """The one project a request may read or annotate (scores, datasets). Every query filters
+    `project_id` with it."""
     if project:
         return project
     return str(collector_of(request).settings.project)
+
+
+def admin_project_of(
+    request: Request,
+    project: Annotated[
+        str | None,
+        Query(max_length=200, description="project to manage; default: the collector's project"),
+    ] = None,
+) -> str:
+    """The project whose configuration (alert rules, evaluators, keys) a request may change."""
+    return project_of(request, project)
 
 
 def parse_duration_s(text: str, what: str = "range") -> int:
