@@ -46,6 +46,10 @@ from .state import STATE
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504, 529})
 
 
+# Attributes an attempt sets that describe the logical call rather than one attempt.
+_CALL_IDENTITY = (A.GEN_AI_PROMPT_NAME, A.GEN_AI_PROMPT_VERSION, A.OI_PROMPT_TEMPLATE_VERSION)
+
+
 @dataclass(frozen=True)
 class Attempt:
     """One option of a fallback chain: a callable and, when known, its model and provider."""
@@ -173,6 +177,20 @@ class Fallback:
         except Exception as exc:
             internal_error("fallback attempt result", exc)
 
+    @staticmethod
+    def _end_attempt(wrapper: Span, attempt: Span, token: object) -> None:
+        """Ends an attempt; the prompt it used also names the logical call, so per-prompt stats
+        count each call once (on the wrapper) whichever attempt served it."""
+        _close(attempt, token)
+        try:
+            seen = getattr(attempt, "attributes", None) or {}
+            if wrapper.is_recording():
+                for key in _CALL_IDENTITY:
+                    if key in seen:
+                        wrapper.set_attribute(key, seen[key])
+        except Exception as exc:
+            internal_error("fallback prompt", exc)
+
     def _finish_wrapper(
         self, span: Span, token: object, calls: int, served: int | None, degraded: bool, result: Any
     ) -> None:
@@ -223,7 +241,7 @@ class Fallback:
                         result = option.fn(*args, **kwargs)
                     except self.fallback_on as exc:
                         record_error(attempt_span, exc)
-                        _close(attempt_span, attempt_token)
+                        self._end_attempt(span, attempt_span, attempt_token)
                         last_error = exc
                         if retry < self.retries and self.is_transient(exc):
                             self.sleep(self.delay(retry))
@@ -231,10 +249,10 @@ class Fallback:
                         break
                     except BaseException as exc:
                         record_error(attempt_span, exc)
-                        _close(attempt_span, attempt_token)
+                        self._end_attempt(span, attempt_span, attempt_token)
                         raise
                     self._attempt_succeeded(attempt_span, result)
-                    _close(attempt_span, attempt_token)
+                    self._end_attempt(span, attempt_span, attempt_token)
                     finished = True
                     self._finish_wrapper(span, token, calls, index, False, result)
                     return result
@@ -275,7 +293,7 @@ class Fallback:
                             result = await result
                     except self.fallback_on as exc:
                         record_error(attempt_span, exc)
-                        _close(attempt_span, attempt_token)
+                        self._end_attempt(span, attempt_span, attempt_token)
                         last_error = exc
                         if retry < self.retries and self.is_transient(exc):
                             await asyncio.sleep(self.delay(retry))
@@ -283,10 +301,10 @@ class Fallback:
                         break
                     except BaseException as exc:
                         record_error(attempt_span, exc)
-                        _close(attempt_span, attempt_token)
+                        self._end_attempt(span, attempt_span, attempt_token)
                         raise
                     self._attempt_succeeded(attempt_span, result)
-                    _close(attempt_span, attempt_token)
+                    self._end_attempt(span, attempt_span, attempt_token)
                     finished = True
                     self._finish_wrapper(span, token, calls, index, False, result)
                     return result

@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from urllib.request import urlopen
 
 import orjson
 import pytest
@@ -106,6 +107,15 @@ def test_each_fallback_chain_is_one_logical_llm_call(demo_traffic: CollectorProc
     for r in used:
         assert r["request_model"] == "gpt-4o-mini" and r["model"] == "claude-3-5-haiku-20241022"
         assert r["fallback_attempts"] >= 2
+
+
+def test_prompt_versions_count_each_logical_call_once(demo_traffic: CollectorProcess) -> None:
+    with urlopen(f"{demo_traffic.url}/api/prompts?range=1h") as resp:
+        prompts = {p["prompt_name"]: p for p in orjson.loads(resp.read())["prompts"]}
+    wrappers = demo_traffic.scalar(
+        "SELECT count() FROM spanscope.spans WHERE service = 'support-bot' AND name = 'generate_answer'"
+    )
+    assert prompts["support-answer"]["calls"] == wrappers > 0
 
 
 def test_guardrails_record_verdict_reason_and_stage(demo_traffic: CollectorProcess) -> None:

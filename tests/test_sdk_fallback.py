@@ -190,3 +190,30 @@ def test_usage_from_the_serving_response_lands_on_its_attempt_span(recorder: Spa
 def test_a_chain_needs_at_least_one_option() -> None:
     with pytest.raises(ValueError):
         spanscope.fallback([])
+
+
+def test_the_prompt_an_attempt_used_names_the_logical_call(recorder: SpanRecorder) -> None:
+    def with_prompt(version: str, fail: bool) -> Any:
+        def call(prompt: str) -> str:
+            spanscope.update_current_span(prompt_name="support-answer", prompt_version=version)
+            if fail:
+                raise RateLimited("slow down")
+            return "ok"
+
+        return call
+
+    ask = spanscope.fallback([("gpt-4o", with_prompt("v1", True)), ("claude", with_prompt("v2", False))], retries=0)
+    assert ask("q") == "ok"
+    call = recorder.span("fallback")
+    assert call.attributes[A.GEN_AI_PROMPT_NAME] == "support-answer"
+    assert call.attributes[A.GEN_AI_PROMPT_VERSION] == "v2"
+
+
+def test_an_async_chain_also_names_the_logical_call_by_its_prompt(recorder: SpanRecorder) -> None:
+    async def call(prompt: str) -> str:
+        spanscope.update_current_span(prompt_name="summary", prompt_version="3")
+        return "ok"
+
+    ask = spanscope.fallback([("gpt-4o", call)])
+    assert asyncio.run(ask.acall("q")) == "ok"
+    assert recorder.span("fallback").attributes[A.GEN_AI_PROMPT_VERSION] == "3"
