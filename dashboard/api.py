@@ -275,12 +275,13 @@ def trace(trace_id: str) -> TraceDetail | None:
         raise
 
 
-def cost(window: TimeWindow, limit: int = 20, top_traces: int = 10) -> CostResponse:
-    return _get(CostResponse, "/api/cost", [*window.params(), ("limit", limit), ("traces", top_traces)])
+def cost(window: TimeWindow, scope: Scope | None = None, limit: int = 20, top_traces: int = 10) -> CostResponse:
+    where = scope.params() if scope else []
+    return _get(CostResponse, "/api/cost", [*window.params(), *where, ("limit", limit), ("traces", top_traces)])
 
 
-def prompts(window: TimeWindow) -> PromptList:
-    return _get(PromptList, "/api/prompts", window.params())
+def prompts(window: TimeWindow, scope: Scope | None = None) -> PromptList:
+    return _get(PromptList, "/api/prompts", [*window.params(), *(scope.params() if scope else [])])
 
 
 def prompt_versions(
@@ -289,13 +290,20 @@ def prompt_versions(
     baseline: str | None = None,
     candidate: str | None = None,
     alpha: float = 0.05,
+    scope: Scope | None = None,
 ) -> PromptVersionsResponse | None:
     """Per-version stats and a significance test; None when the prompt has no LLM calls in the range."""
     try:
         return _get(
             PromptVersionsResponse,
             f"/api/prompts/{quote(prompt_name, safe='')}/versions",
-            [*window.params(), ("baseline", baseline), ("candidate", candidate), ("alpha", alpha)],
+            [
+                *window.params(),
+                *(scope.params() if scope else []),
+                ("baseline", baseline),
+                ("candidate", candidate),
+                ("alpha", alpha),
+            ],
         )
     except ApiError as exc:
         if exc.status == 404:

@@ -210,3 +210,24 @@ def test_month_end_projection_adds_the_trailing_daily_rate_for_the_days_left(cli
     rate = 7.0 / ((now - (min(stamps) // 3600 * 3600)) / 86400)
     assert body["projected_month_end_usd"] == pytest.approx(mtd + rate * days_left, rel=0.01)
     assert sum(d["cost_usd"] for d in body["daily"]) == pytest.approx(mtd)
+
+
+def test_cost_follows_the_global_service_and_model_filters(client: TestClient) -> None:
+    insert(client, spend("spendf"))
+    body = get(client, "/api/cost", project="spendf", service="web", **WINDOW)
+    assert body["total_usd"] == pytest.approx(0.75)
+    assert [r["key"] for r in body["by_model"]] == ["big"]
+    assert [t["name"] for t in body["top_traces"]] == ["job0", "job1"]
+    by_model = get(client, "/api/cost", project="spendf", model="small", **WINDOW)
+    assert by_model["total_usd"] == pytest.approx(0.125)
+    assert [(r["key"], r["cost_usd"]) for r in by_model["by_user"]] == [("u1", 0.125)]
+
+
+def test_prompt_lists_and_versions_follow_the_global_filters(client: TestClient) -> None:
+    rows = calls("pf", "1", 4, [100.0], 0)
+    rows += [{**r, "service": "batch"} for r in calls("pf", "2", 3, [100.0], 0, offset=10)]
+    insert(client, rows)
+    (prompt,) = get(client, "/api/prompts", project="pf", service="batch", **WINDOW)["prompts"]
+    assert (prompt["versions"], prompt["calls"]) == (["2"], 3)
+    body = versions(client, "pf", service="batch")
+    assert [(v["version"], v["calls"]) for v in body["versions"]] == [("2", 3)]

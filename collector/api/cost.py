@@ -13,11 +13,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from spanscope.collector.api.deps import blocking, project_of, storage_of, time_range
+from spanscope.collector.api.metrics import span_filters
 from spanscope.collector.api.querying import (
     PROJECT,
     Params,
     SpanFilters,
     TimeRange,
+    choose_source,
     dimension_sql,
     from_us,
     metrics_sql,
@@ -26,7 +28,7 @@ from spanscope.collector.api.querying import (
 )
 from spanscope.collector.storage import Storage
 from spanscope.schemas.metrics import Dimension, Metric, Source, alias
-from spanscope.schemas.models import CostResponse, CostRow, DailyCost, ExpensiveTrace
+from spanscope.schemas.models import CostResponse, CostRow, DailyCost, ExpensiveTrace, SpanFilterParams
 
 router = APIRouter(prefix="/api", tags=["cost"])
 
@@ -46,11 +48,12 @@ def cost_by(
     source: Source,
     limit: int,
     total: float,
+    filters: SpanFilters | None = None,
 ) -> list[CostRow]:
     p = Params(project)
     base = dimension_sql(dimension)
     sql, _, _ = metrics_sql(
-        storage.database, p, tr, _ROW_METRICS, SpanFilters(), source, group=base, where=f"{base} != ''"
+        storage.database, p, tr, _ROW_METRICS, filters or SpanFilters(), source, group=base, where=f"{base} != ''"
     )
     rows = storage.query_dicts(
         f"SELECT * FROM ({sql}) WHERE {alias(Metric.COST)} > 0 ORDER BY {alias(Metric.COST)} DESC, grp "
@@ -71,20 +74,26 @@ def cost_by(
     ]
 
 
-def total_cost(storage: Storage, project: str, tr: TimeRange) -> float:
+def total_cost(
+    storage: Storage, project: str, tr: TimeRange, filters: SpanFilters | None = None, source: Source = "rollup"
+) -> float:
     p = Params(project)
-    sql, _, _ = metrics_sql(storage.database, p, tr, [Metric.COST], SpanFilters(), "rollup")
+    sql, _, _ = metrics_sql(storage.database, p, tr, [Metric.COST], filters or SpanFilters(), source)
     rows = storage.query_dicts(sql, p.values)
     return _num(rows[0][alias(Metric.COST)]) if rows else 0.0
 
 
-def top_traces(storage: Storage, project: str, tr: TimeRange, limit: int) -> list[ExpensiveTrace]:
-    """The traces that spent most in the range (cost of their spans starting in it)."""
+def top_traces(
+    storage: Storage, project: str, tr: TimeRange, limit: int, filters: SpanFilters | None = None
+) -> list[ExpensiveTrace]:
+    """The traces that spent most in the range (cost of their matching spans starting in it)."""
     p = Params(project)
     db = storage.database
+    matching = (filters or SpanFilters()).sql(p, "spans")
     page = storage.query_dicts(
         "SELECT any(trace_id) AS tid, sum(cost_usd) AS cost "
         f"FROM {db}.spans WHERE {PROJECT} AND {span_time(p, tr.start_us, tr.end_us)} AND cost_usd > 0 "
+        f"AND {matching} "
         f"GROUP BY cityHash64(trace_id) ORDER BY cost DESC, tid LIMIT {int(limit)}",
         p.values,
     )
@@ -118,8 +127,11 @@ def top_traces(storage: Storage, project: str, tr: TimeRange, limit: int) -> lis
     return out
 
 
-def month_projection(storage: Storage, project: str, now_us: int) -> tuple[datetime, float, float, list[DailyCost]]:
+def month_projection(
+    storage: Storage, project: str, now_us: int, filters: SpanFilters | None = None, source: Source = "rollup"
+) -> tuple[datetime, float, float, list[DailyCost]]:
     """(month start, month-to-date cost, projected month-end cost, cost per day of the month)."""
+    f = filters or SpanFilters()
     now = from_us(now_us)
     month_start = datetime(now.year, now.month, 1, tzinfo=UTC)
     next_month = datetime(now.year + (now.month == 12), now.month % 12 + 1, 1, tzinfo=UTC)
@@ -130,8 +142,8 @@ def month_projection(storage: Storage, project: str, now_us: int) -> tuple[datet
         p,
         TimeRange(ms_us, max(now_us, ms_us + 1)),
         [Metric.COST],
-        SpanFilters(),
-        "rollup",
+        f,
+        source,
         step_s=86400,
     )
     daily_rows = {int(r["bucket"]): _num(r[alias(Metric.COST)]) for r in storage.query_dicts(daily_sql, p.values)}
@@ -143,7 +155,7 @@ def month_projection(storage: Storage, project: str, now_us: int) -> tuple[datet
         day_s += 86400
     week = TimeRange(now_us - 7 * 86400 * 1_000_000, now_us)
     p2 = Params(project)
-    sql, _, _ = metrics_sql(storage.database, p2, week, [Metric.COST], SpanFilters(), "rollup", step_s=3600)
+    sql, _, _ = metrics_sql(storage.database, p2, week, [Metric.COST], f, source, step_s=3600)
     hours = storage.query_dicts(
         f"SELECT min(bucket) AS first, sum({alias(Metric.COST)}) AS cost FROM ({sql})", p2.values
     )
@@ -162,24 +174,29 @@ def month_projection(storage: Storage, project: str, now_us: int) -> tuple[datet
     description=__doc__ or "",
 )
 async def cost(
+    filters: Annotated[SpanFilterParams, Query()],
     project: Annotated[str, Depends(project_of)],
     tr: Annotated[TimeRange, Depends(time_range)],
     storage: Annotated[Storage, Depends(storage_of)],
     limit: Annotated[int, Query(ge=1, le=500, description="rows per breakdown")] = 20,
     traces: Annotated[int, Query(ge=0, le=100, description="most expensive traces to list (0: none)")] = 10,
 ) -> CostResponse:
+    f = span_filters(filters)
+
     def run() -> CostResponse:
-        total = total_cost(storage, project, tr)
-        month_start, mtd, projected, days = month_projection(storage, project, int(time.time() * 1_000_000))
+        source = choose_source(f, filters.source)
+        total = total_cost(storage, project, tr, f, source)
+        now_us = int(time.time() * 1_000_000)
+        month_start, mtd, projected, days = month_projection(storage, project, now_us, f, source)
         return CostResponse(
             start=tr.start,
             end=tr.end,
             total_usd=total,
-            by_model=cost_by(storage, project, tr, Dimension.MODEL, "rollup", limit, total),
-            by_service=cost_by(storage, project, tr, Dimension.SERVICE, "rollup", limit, total),
-            by_prompt_version=cost_by(storage, project, tr, Dimension.PROMPT_VERSION, "rollup", limit, total),
-            by_user=cost_by(storage, project, tr, Dimension.USER, "spans", limit, total),
-            top_traces=top_traces(storage, project, tr, traces) if traces else [],
+            by_model=cost_by(storage, project, tr, Dimension.MODEL, source, limit, total, f),
+            by_service=cost_by(storage, project, tr, Dimension.SERVICE, source, limit, total, f),
+            by_prompt_version=cost_by(storage, project, tr, Dimension.PROMPT_VERSION, source, limit, total, f),
+            by_user=cost_by(storage, project, tr, Dimension.USER, "spans", limit, total, f),
+            top_traces=top_traces(storage, project, tr, traces, f) if traces else [],
             month_start=month_start,
             month_to_date_usd=mtd,
             projected_month_end_usd=projected,

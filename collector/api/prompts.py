@@ -20,10 +20,12 @@ import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from scipy import stats
 from spanscope.collector.api.deps import blocking, project_of, storage_of, time_range
+from spanscope.collector.api.metrics import span_filters
 from spanscope.collector.api.querying import (
     PROJECT,
     Params,
     QueryError,
+    SpanFilters,
     TimeRange,
     from_us,
     plan_rollup,
@@ -39,6 +41,7 @@ from spanscope.schemas.models import (
     PromptVersionStats,
     ScoreStat,
     SignificanceTest,
+    SpanFilterParams,
     VersionComparison,
 )
 
@@ -125,10 +128,10 @@ def mann_whitney(name: str, a: Sequence[float], b: Sequence[float], alpha: float
     )
 
 
-def _version_rows(storage: Storage, p: Params, prompt: str, tr: TimeRange) -> list[dict[str, Any]]:
+def _version_rows(storage: Storage, p: Params, prompt: str, tr: TimeRange, f: SpanFilters) -> list[dict[str, Any]]:
     where = (
         f"{PROJECT} AND {span_time(p, tr.start_us, tr.end_us)} AND prompt_name = {p.bind(prompt, 'String')} "
-        "AND is_llm_call = 1"
+        f"AND is_llm_call = 1 AND {f.sql(p, 'spans')}"
     )
     return storage.query_dicts(
         f"SELECT prompt_version AS version, {select_list(_STAT_METRICS, 'spans')}, avg(cost_usd) AS "
@@ -143,7 +146,7 @@ def _version_rows(storage: Storage, p: Params, prompt: str, tr: TimeRange) -> li
     )
 
 
-def _score_rows(storage: Storage, p: Params, prompt: str, tr: TimeRange) -> list[dict[str, Any]]:
+def _score_rows(storage: Storage, p: Params, prompt: str, tr: TimeRange, f: SpanFilters) -> list[dict[str, Any]]:
     db = storage.database
     return storage.query_dicts(
         f"SELECT t.version AS version, s.name AS name, avg(s.value) AS mean, count() AS n, "
@@ -151,7 +154,7 @@ def _score_rows(storage: Storage, p: Params, prompt: str, tr: TimeRange) -> list
         f"FROM {db}.scores AS s INNER JOIN (SELECT DISTINCT trace_id, prompt_version AS version FROM "
         f"{db}.spans "
         f"WHERE {PROJECT} AND {span_time(p, tr.start_us, tr.end_us)} AND prompt_name = "
-        f"{p.bind(prompt, 'String')}) "
+        f"{p.bind(prompt, 'String')} AND {f.sql(p, 'spans')}) "
         "AS t ON s.trace_id = t.trace_id "
         f"WHERE s.project_id = {{project:String}} AND s.value IS NOT NULL GROUP BY version, name",
         p.values,
@@ -166,12 +169,14 @@ def compare_versions(
     baseline: str | None,
     candidate: str | None,
     alpha: float,
+    filters: SpanFilters | None = None,
 ) -> PromptVersionsResponse | None:
     p = Params(project)
-    rows = _version_rows(storage, p, prompt, tr)
+    f = filters or SpanFilters()
+    rows = _version_rows(storage, p, prompt, tr, f)
     if not rows:
         return None
-    score_rows = _score_rows(storage, p, prompt, tr)
+    score_rows = _score_rows(storage, p, prompt, tr, f)
     by_version = {r["version"]: r for r in rows}
     scores: dict[str, dict[str, dict[str, Any]]] = {}
     for s in score_rows:
@@ -236,6 +241,7 @@ def compare_versions(
 )
 async def prompt_versions(
     prompt_name: Annotated[str, Path(max_length=500)],
+    filters: Annotated[SpanFilterParams, Query()],
     project: Annotated[str, Depends(project_of)],
     tr: Annotated[TimeRange, Depends(time_range)],
     storage: Annotated[Storage, Depends(storage_of)],
@@ -246,7 +252,7 @@ async def prompt_versions(
     alpha: Annotated[float, Query(gt=0, lt=1)] = 0.05,
 ) -> PromptVersionsResponse:
     resp = await blocking(
-        lambda: compare_versions(storage, project, prompt_name, tr, baseline, candidate, alpha)
+        lambda: compare_versions(storage, project, prompt_name, tr, baseline, candidate, alpha, span_filters(filters))
     )
     if resp is None:
         raise HTTPException(404, f"no calls of prompt {prompt_name!r} in the range")
@@ -255,6 +261,7 @@ async def prompt_versions(
 
 @router.get("/prompts", summary="Prompts used in the range with their versions, calls and cost")
 async def list_prompts(
+    filters: Annotated[SpanFilterParams, Query()],
     project: Annotated[str, Depends(project_of)],
     tr: Annotated[TimeRange, Depends(time_range)],
     storage: Annotated[Storage, Depends(storage_of)],
@@ -262,7 +269,8 @@ async def list_prompts(
     def run() -> PromptList:
         p = Params(project)
         plan = plan_rollup(tr)
-        source = rollup_from(storage.database, p, plan, "prompt_name != ''")
+        matching = span_filters(filters).sql(p, "rollup")
+        source = rollup_from(storage.database, p, plan, f"prompt_name != '' AND {matching}")
         rows = storage.query_dicts(
             "SELECT prompt_name, arraySort(groupUniqArray(prompt_version)) AS versions, "
             f"{METRICS[Metric.LLM_CALLS].rollup} AS calls, {METRICS[Metric.COST].rollup} AS cost, "

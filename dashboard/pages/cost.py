@@ -1,16 +1,14 @@
 """Cost: totals against the previous period, cost over time by model, breakdowns by model, service,
 user and prompt version, the most expensive traces, and the month-end projection.
 
-Breakdowns read `/api/metrics/breakdown` (which honours the sidebar's filters) rather than
-`/api/cost` (which takes none). The projection comes from `/api/cost` for the whole project; with
-a filter it is computed here from filtered time series with the same method, so it matches what
-the page shows.
+Breakdowns read `/api/metrics/breakdown`; the projection comes from `/api/cost`. Both honour the
+sidebar's filters.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pandas as pd
 import streamlit as st
@@ -19,7 +17,6 @@ from spanscope.schemas.metrics import Metric
 
 ROW_METRICS = [Metric.COST, Metric.LLM_CALLS, Metric.REQUESTS, Metric.INPUT_TOKENS, Metric.OUTPUT_TOKENS]
 DIMENSIONS = [("model", "Model"), ("service", "Service"), ("user", "User"), ("prompt_version", "Prompt version")]
-METHOD = "month-to-date + trailing 7-day daily average × days left in the UTC month"
 
 
 @dataclass(frozen=True)
@@ -40,44 +37,17 @@ def _month_bounds(now: datetime) -> tuple[datetime, datetime]:
 
 
 def projection(ctx: filters.Context) -> Projection:
-    now = datetime.now(UTC)
-    month_start, month_end = _month_bounds(now)
-    if not ctx.scope.active:
-        c = api.cost(ctx.window, limit=1, top_traces=0)
-        return Projection(
-            c.month_start,
-            _month_bounds(c.month_start)[1],
-            c.month_to_date_usd,
-            c.projected_month_end_usd,
-            [d.day for d in c.daily],
-            [d.cost_usd for d in c.daily],
-            c.projection_method,
-        )
-    # Filtered: the same method over the filtered series. The end is rounded up to the minute so
-    # reruns within a minute hit the cache.
-    end = (now + timedelta(minutes=1)).replace(second=0, microsecond=0)
-    month = api.timeseries(
-        api.TimeWindow(preset=None, start=_iso(month_start), end=_iso(max(end, month_start + timedelta(minutes=1)))),
-        ctx.scope,
-        [Metric.COST],
-        interval="1d",
+    """The month-end projection of `/api/cost`, which honours the sidebar's filters."""
+    c = api.cost(ctx.window, ctx.scope, limit=1, top_traces=0)
+    return Projection(
+        c.month_start,
+        _month_bounds(c.month_start)[1],
+        c.month_to_date_usd,
+        c.projected_month_end_usd,
+        [d.day for d in c.daily],
+        [d.cost_usd for d in c.daily],
+        c.projection_method + (" (filtered)" if ctx.scope.active else ""),
     )
-    daily = [v or 0.0 for v in (month.series[0].values.get(Metric.COST, []) if month.series else [])]
-    days = list(month.timestamps)
-    mtd = sum(daily)
-    week = api.timeseries(api.TimeWindow(preset="7d"), ctx.scope, [Metric.COST], interval="1h")
-    hourly = week.series[0].values.get(Metric.COST, []) if week.series else []
-    first = next((i for i, v in enumerate(hourly) if v), None)
-    projected = mtd
-    if first is not None:
-        span_days = max((now - week.timestamps[first]).total_seconds() / 86400, 1 / 24)
-        rate = sum(v or 0.0 for v in hourly) / span_days
-        projected = mtd + rate * max((month_end - now).total_seconds() / 86400, 0.0)
-    return Projection(month_start, month_end, mtd, projected, days, daily, METHOD + " (filtered)")
-
-
-def _iso(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def render() -> None:

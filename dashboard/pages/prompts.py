@@ -54,7 +54,7 @@ def render() -> None:
         "Prompt versions",
         f"{ctx.range_label} · compare the versions of a prompt, with sample sizes and significance tests",
     )
-    listing = api.prompts(ctx.window)
+    listing = api.prompts(ctx.window, ctx.scope)
     names = [p.prompt_name for p in listing.prompts]
     requested = filters.url_value("prompt")
     if requested:
@@ -86,8 +86,6 @@ def render() -> None:
     )
     alpha = float(top[3].selectbox("α", ALPHAS, index=1, key="pv_alpha", help="significance level"))
     filters.page_param("prompt", prompt)
-    if ctx.scope.active:
-        st.caption("The comparison covers all services, environments and models: the prompt API takes no filters.")
     if (baseline == AUTO) != (candidate == AUTO):
         st.warning("Choose both a baseline and a candidate, or leave both automatic.")
         return
@@ -101,6 +99,7 @@ def render() -> None:
         None if baseline == AUTO else str(baseline),
         None if candidate == AUTO else str(candidate),
         alpha,
+        ctx.scope,
     )
     if resp is not None:
         rows = _from_api(resp)
