@@ -261,7 +261,14 @@ def traces(window: TimeWindow, scope: Scope, query: TraceQuery, cursor: str | No
     return _get(
         TraceSearchResponse,
         "/api/traces",
-        [*window.params(), *scope.params(), *query.params(), ("cursor", cursor), ("preview_chars", 200)],
+        [
+            *window.params(),
+            *scope.params(),
+            *query.params(),
+            ("cursor", cursor),
+            ("preview_chars", 200),
+            ("with_total", "true"),
+        ],
     )
 
 

@@ -69,6 +69,10 @@ class TraceSearchParams(BaseModel):
     score_name: str | None = Field(None, max_length=200, description="the trace has a score of this name")
     min_score: float | None = Field(None, description="…with a value ≥ (needs score_name)")
     max_score: float | None = Field(None, description="…with a value ≤ (needs score_name)")
+    score_value: str | None = Field(
+        None, max_length=10_000, description="…with this string value: a categorical label, or true/false"
+    )
+    score_source: Literal["sdk", "api", "human", "evaluator"] | None = Field(None, description="…from this source")
     has_fallback: bool | None = Field(None, description="some LLM call was served by a fallback")
     guardrail_blocked: bool | None = Field(None, description="some guardrail blocked or modified")
     session_id: str | None = Field(None, max_length=500)
@@ -84,11 +88,14 @@ class TraceSearchParams(BaseModel):
     limit: int = Field(50, ge=1, le=500)
     cursor: str | None = Field(None, max_length=2000, description="next_cursor of the previous page")
     preview_chars: int = Field(300, ge=0, le=100_000, description="length of the input/output previews")
+    with_total: bool = Field(False, description="also count all matching traces (one more query)")
 
     @model_validator(mode="after")
     def _check(self) -> TraceSearchParams:
         if (self.min_score is not None or self.max_score is not None) and not self.score_name:
             raise ValueError("min_score/max_score need score_name")
+        if (self.score_value is not None or self.score_source is not None) and not self.score_name:
+            raise ValueError("score_value/score_source need score_name")
         for lo, hi, what in (
             (self.min_duration_ms, self.max_duration_ms, "duration"),
             (self.min_cost, self.max_cost, "cost"),
@@ -206,6 +213,7 @@ class TraceSearchResponse(ApiModel):
     next_cursor: str | None = Field(
         None, description="pass as cursor for the next page; None on the last page"
     )
+    total: int | None = Field(None, description="matching traces in the range (with_total=true)")
 
 
 class SpanNode(ApiModel):

@@ -168,6 +168,19 @@ def test_trace_search_filter_keeps_exactly_the_matching_traces(
 
 
 @pytest.mark.parametrize(
+    ("params", "expected"),
+    [({}, 6), ({"status": "error"}, 2), ({"score_name": "helpfulness", "min_score": 0.5}, 2), ({"q": "nothing"}, 0)],
+)
+def test_the_total_counts_every_matching_trace_beyond_the_page(
+    client: TestClient, params: dict[str, Any], expected: int
+) -> None:
+    body = search(client, with_total="true", limit=1, **params)
+    assert body["total"] == expected
+    assert len(body["items"]) == min(1, expected)
+    assert search(client, limit=1, **params)["total"] is None
+
+
+@pytest.mark.parametrize(
     ("sort", "order", "expected"),
     [
         ("start_time", "desc", ["T5", "T4", "T3", "T2", "T1", "T0"]),

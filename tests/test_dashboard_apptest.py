@@ -267,7 +267,7 @@ def test_traces_table_filters_and_pagination(api_url: str) -> None:
     no_exception(at)
     second = at.dataframe[0].value
     assert set(second["Trace id"]).isdisjoint(set(table["Trace id"]))
-    assert any("Page 2" in c.value for c in at.caption)
+    assert any("Page 2" in c.value and "of 140 matching" in c.value for c in at.caption)
 
     at.selectbox(key="tq_status").select("error").run()
     no_exception(at)

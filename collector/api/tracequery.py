@@ -204,6 +204,10 @@ def score_semijoin(db: str, p: Params, f: TraceSearchParams) -> str | None:
         conds.append(f"value >= {p.bind(f.min_score, 'Float64')}")
     if f.max_score is not None:
         conds.append(f"value <= {p.bind(f.max_score, 'Float64')}")
+    if f.score_value is not None:
+        conds.append(f"string_value = {p.bind(f.score_value, 'String')}")
+    if f.score_source is not None:
+        conds.append(f"source = {p.bind(f.score_source, 'String')}")
     return f"trace_id IN (SELECT trace_id FROM {db}.scores WHERE {PROJECT} AND {and_all(conds)})"
 
 
@@ -547,3 +551,19 @@ def search(
         last = keys[-1]
         next_cursor = Cursor(f.sort, f.order, last["key"], last["trace_id"]).encode()
     return summaries(storage, p, keys, f.preview_chars), next_cursor
+
+
+def count_traces(storage: Storage, project: str, f: TraceSearchParams, tr: TimeRange) -> int:
+    """How many traces match: root spans in the range passing every filter (the listing's rule)."""
+    p = Params(project)
+    db = storage.database
+    conds = [
+        PROJECT,
+        span_time(p, tr.start_us, tr.end_us),
+        IS_ROOT,
+        root_filters(p, f),
+        span_semijoin(db, p, f, tr.start_us, tr.end_us),
+        score_semijoin(db, p, f),
+    ]
+    rows = storage.query_dicts(f"SELECT uniqExact(trace_id) AS n FROM {db}.spans WHERE {and_all(conds)}", p.values)
+    return int(rows[0]["n"]) if rows else 0

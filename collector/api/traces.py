@@ -9,7 +9,7 @@ import orjson
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from spanscope.collector.api.deps import blocking, project_of, storage_of, time_range
 from spanscope.collector.api.querying import PROJECT, Params, TimeRange, from_us, span_time
-from spanscope.collector.api.tracequery import search, summary_of
+from spanscope.collector.api.tracequery import count_traces, search, summary_of
 from spanscope.collector.storage import Storage
 from spanscope.schemas.metrics import row_guardrail_blocked, row_is_error, row_off_format, row_used_fallback
 from spanscope.schemas.models import (
@@ -228,6 +228,7 @@ async def list_traces(
             order=filters.order,
             items=items,
             next_cursor=next_cursor,
+            total=count_traces(storage, project, filters, tr) if filters.with_total else None,
         )
 
     return await blocking(run)

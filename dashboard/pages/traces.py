@@ -242,7 +242,10 @@ def _trace_list(ctx: filters.Context) -> None:
     left, mid, right = st.columns([1, 3, 1])
     if page:
         left.button("← Previous page", on_click=_previous_page, width="stretch")
-    mid.caption(f"Page {page + 1} · {len(result.items)} traces on this page · times in {fmt.zone_label(ctx.tz)}")
+    matching = f" of {result.total:,} matching" if result.total is not None else ""
+    mid.caption(
+        f"Page {page + 1} · {len(result.items)} traces on this page{matching} · times in {fmt.zone_label(ctx.tz)}"
+    )
     if result.next_cursor:
         right.button("Next page →", on_click=_next_page, args=(result.next_cursor,), width="stretch")
 
