@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 import orjson
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from google.rpc import status_pb2
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
@@ -18,26 +18,44 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from spanscope.collector import otlp
+from spanscope.collector.alerts.service import AlertService
+from spanscope.collector.api import alerts as alerts_api
 from spanscope.collector.api import cost as cost_api
+from spanscope.collector.api import datasets as datasets_api
+from spanscope.collector.api import drift as drift_api
+from spanscope.collector.api import evalruns as evalruns_api
+from spanscope.collector.api import evaluators as evaluators_api
 from spanscope.collector.api import filters as filters_api
+from spanscope.collector.api import hard_examples as hard_examples_api
+from spanscope.collector.api import keys as keys_api
 from spanscope.collector.api import metrics as metrics_api
+from spanscope.collector.api import projects as projects_api
 from spanscope.collector.api import prompts as prompts_api
+from spanscope.collector.api import redaction as redaction_api
 from spanscope.collector.api import scores as scores_api
 from spanscope.collector.api import sessions as sessions_api
 from spanscope.collector.api import sql as sql_api
 from spanscope.collector.api import traces as traces_api
 from spanscope.collector.api.deps import collector_of
 from spanscope.collector.config import Settings
+from spanscope.collector.evals.online import OnlineEvaluators
 from spanscope.collector.flusher import Flusher
 from spanscope.collector.ingest import Ingestor, IngestResult, Overloaded
 from spanscope.collector.metrics import CollectorMetrics
 from spanscope.collector.pricing import PriceTable
+from spanscope.collector.security.auth import WWW_AUTHENTICATE, Authenticator, AuthError, require_all_projects
+from spanscope.collector.security.keys import KeyStore, configured_keys
+from spanscope.collector.security.projects import ProjectStore
+from spanscope.collector.security.redaction import RedactionRefresher
 from spanscope.collector.storage import Storage
 from spanscope.collector.wal import WalFullError, WriteAheadLog
+from starlette.concurrency import run_in_threadpool
 
 log = logging.getLogger("spanscope.collector")
 
 RPC_INVALID_ARGUMENT = 3
+RPC_PERMISSION_DENIED = 7
+RPC_UNAUTHENTICATED = 16
 RPC_RESOURCE_EXHAUSTED = 8
 RPC_UNAVAILABLE = 14
 
@@ -64,6 +82,10 @@ class Collector:
             max_backlog_bytes=settings.wal_max_backlog_bytes,
         )
         self.ingestor = Ingestor(settings, self.wal, self.metrics, self.prices)
+        self.projects = ProjectStore(self.storage, settings.retention_days)
+        self.ingestor.retention_of = self.projects.retention_days
+        self.keys = KeyStore(self.storage, configured_keys(settings))
+        self.auth = Authenticator(settings.auth_enabled, self.keys, settings.project)
         self.flusher = Flusher(
             self.storage,
             self.wal,
@@ -74,6 +96,13 @@ class Collector:
         )
         # Background parts started after migrations, stopped before storage closes, in list order.
         self.services: list[Service] = []
+        self.services.append(self.projects)
+        self.services.append(self.keys)
+        self.services.append(RedactionRefresher(self.storage, self.ingestor.redaction))
+        self.services.append(AlertService(self.storage, settings, self.metrics))
+        self.evaluators = OnlineEvaluators(settings, self.storage, self.metrics)
+        self.services.append(self.evaluators)
+        self.flusher.on_stored = self.evaluators.on_stored
         self.storage_ready = threading.Event()
         self.storage_error = ""
         self._init_thread = threading.Thread(target=self._init_storage, name="spanscope-init", daemon=True)
@@ -171,6 +200,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _ingest(request: Request, signal: str) -> Response:
         c = collector_of(request)
         mtype: str | None = None
+        with contextlib.suppress(otlp.PayloadError):  # only to shape an auth error; checked below
+            mtype = otlp.media_type(request.headers.get("content-type"))
+        try:
+            project, from_resource = (
+                await run_in_threadpool(c.auth.ingest_project, request.headers) if c.auth.enabled else (None, True)
+            )
+        except AuthError as exc:
+            c.metrics.requests.labels(signal, str(exc.status)).inc()
+            code = {401: RPC_UNAUTHENTICATED, 403: RPC_PERMISSION_DENIED}.get(exc.status, RPC_UNAVAILABLE)
+            response = _otlp_error(mtype, exc.status, str(exc), code, 2 if exc.status == 503 else None)
+            if exc.status == 401:
+                response.headers.update(WWW_AUTHENTICATE)
+            return response
         try:
             mtype = otlp.media_type(request.headers.get("content-type"))
             declared = int(request.headers.get("content-length") or 0)
@@ -181,9 +223,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             body = await _read_limited(request, settings.max_body_bytes)
             enc = request.headers.get("content-encoding")
             if signal == "traces":
-                result = await c.ingestor.traces(body, mtype, enc)
+                result = await c.ingestor.traces(
+                    body, mtype, enc, project_id=project, project_from_resource=from_resource
+                )
             elif signal == "logs":
-                result = await c.ingestor.logs(body, mtype, enc)
+                result = await c.ingestor.logs(body, mtype, enc, project_id=project)
             else:
                 raw = otlp.decompress(body, enc, settings.max_body_bytes)
                 points = otlp.count_metric_points(raw, mtype)
@@ -231,25 +275,39 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body = {
             "status": "ready" if not problems else "not ready",
             "problems": problems,
+            # Problems of background services (an invalid alerts file…) that must not stop ingest.
+            "warnings": [w for s in c.services for w in getattr(s, "problems", list)()],
             "backlog_bytes": c.wal.backlog_bytes,
             "storage": "embedded chDB" if c.storage.embedded else "ClickHouse server",
         }
         return JSONResponse(body, status_code=200 if not problems else 503)
 
+    # Open like /healthz: counters of the collector itself, no project's data, and scrapers often
+    # carry no credentials.
     @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
     async def metrics(request: Request) -> Response:
         c = collector_of(request)
         c.metrics.queue_depth.set(c.wal.backlog_bytes)
         return Response(generate_latest(c.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    app.include_router(sql_api.router)
+    # Raw SQL reads every project, so with auth on it needs the instance admin key.
+    app.include_router(sql_api.router, dependencies=[Depends(require_all_projects)])
     app.include_router(metrics_api.router)
     app.include_router(traces_api.router)
     app.include_router(scores_api.router)
+    app.include_router(evaluators_api.router)
     app.include_router(sessions_api.router)
     app.include_router(filters_api.router)
     app.include_router(prompts_api.router)
     app.include_router(cost_api.router)
+    app.include_router(drift_api.router)
+    app.include_router(keys_api.router)
+    app.include_router(projects_api.router)
+    app.include_router(alerts_api.router)
+    app.include_router(redaction_api.router)
+    app.include_router(datasets_api.router)
+    app.include_router(hard_examples_api.router)
+    app.include_router(evalruns_api.router)
     return app
 
 

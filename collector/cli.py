@@ -19,7 +19,11 @@ from urllib.request import urlopen
 
 # Modules that add subcommands: each has `register(sub)` (an argparse subparsers object) and
 # imports its server dependencies only inside its command functions.
-EXTRA_COMMANDS: tuple[str, ...] = ()
+EXTRA_COMMANDS: tuple[str, ...] = (
+    "spanscope.collector.alerts.cli",
+    "spanscope.collector.evals.cli",
+    "spanscope.collector.security.cli",
+)
 
 
 class CliError(Exception):
@@ -45,11 +49,20 @@ def _settings(args: argparse.Namespace) -> object:
         base = Settings.from_env()
     except ValueError as exc:
         raise CliError(str(exc)) from exc
-    return base.with_overrides(
+    settings = base.with_overrides(
         data_dir=getattr(args, "data_dir", None),
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
     )
+    from spanscope.collector.security.auth import is_loopback
+
+    if settings.auth == "off" and not is_loopback(settings.host):
+        print(
+            f"spanscope: warning: SPANSCOPE_AUTH=off while listening on {settings.host}: "
+            "anyone who can reach this port can read and write every project",
+            file=sys.stderr,
+        )
+    return settings
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -163,16 +176,30 @@ def cmd_up(args: argparse.Namespace) -> int:
     _check_port_free("127.0.0.1", args.dashboard_port)
     api = f"http://{'127.0.0.1' if settings.host in ('0.0.0.0', '::') else settings.host}:{settings.port}"
     children: list[subprocess.Popen[bytes]] = []
+    dashboard_env: dict[str, str] = {}
+    demo_env = dict(os.environ)
+    if settings.auth_enabled:  # keys of this run: a read key for the dashboard, an ingest key for the demo
+        from spanscope.collector.security.keys import new_token
+        from spanscope.schemas.security import Scope
+
+        dashboard_key = settings.dashboard_key or new_token(Scope.READ)
+        demo_key = new_token(Scope.INGEST)
+        settings = settings.with_overrides(
+            dashboard_key=dashboard_key, session_keys=((demo_key, settings.project, Scope.INGEST.value),)
+        )
+        dashboard_env["SPANSCOPE_API_KEY"] = dashboard_key
+        demo_env["SPANSCOPE_API_KEY"] = demo_key
 
     def start_children() -> None:
         if not _wait_http(f"{api}/healthz", 60):
             print("spanscope: the collector did not start; see the log above", file=sys.stderr)
             return
         cmd, env = _dashboard_command(args.dashboard_port, api)
+        env.update(dashboard_env)
         children.append(subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
         if args.demo:
             demo = [sys.executable, "-m", "spanscope.collector.demo.run", "--endpoint", api, "--continuous"]
-            children.append(subprocess.Popen(demo, stdout=subprocess.DEVNULL))
+            children.append(subprocess.Popen(demo, stdout=subprocess.DEVNULL, env=demo_env))
         print(
             f"\n  spanscope is up\n  collector (OTLP/HTTP + API): {api}\n"
             f"  dashboard:                   http://127.0.0.1:{args.dashboard_port}\n"
@@ -268,4 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Through the package module, so CliError raised by extra command modules is this same class.
+    from spanscope.collector.cli import main as package_main
+
+    sys.exit(package_main())

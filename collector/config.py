@@ -39,11 +39,32 @@ class Settings:
     batch_interval_s: float = 1.0
     price_file: Path | None = None
     ingest_workers: int = 0
+    redaction_file: Path | None = None
+    # auto: keys required unless the collector listens on loopback only; on; off.
+    auth: str = "auto"
+    admin_key: str | None = field(default=None, repr=False)
+    dashboard_key: str | None = field(default=None, repr=False)
+    # In-memory keys of one run, (key, project, scope): what `spanscope up` gives its children.
+    session_keys: tuple[tuple[str, str, str], ...] = field(default=(), repr=False)
     extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """An unknown SPANSCOPE_AUTH or a too short key fails here (the CLI prints it as one line)."""
+        from spanscope.collector.security.keys import configured_keys
+
+        _ = self.auth_enabled
+        configured_keys(self)
+
+    @property
+    def auth_enabled(self) -> bool:
+        from spanscope.collector.security.auth import auth_enabled
+
+        return auth_enabled(self.auth, self.host)
 
     @classmethod
     def from_env(cls) -> Settings:
         price = os.environ.get("SPANSCOPE_PRICE_FILE")
+        redaction = os.environ.get("SPANSCOPE_REDACTION_FILE")
         return cls(
             data_dir=Path(os.environ.get("SPANSCOPE_DATA_DIR", ".spanscope")),
             clickhouse_url=os.environ.get("SPANSCOPE_CLICKHOUSE_URL") or None,
@@ -55,11 +76,15 @@ class Settings:
             max_body_bytes=_env_int("SPANSCOPE_MAX_BODY_BYTES", 16 * 1024 * 1024),
             wal_max_backlog_bytes=_env_int("SPANSCOPE_WAL_MAX_BACKLOG_BYTES", 2 * 1024 * 1024 * 1024),
             price_file=Path(price) if price else None,
+            redaction_file=Path(redaction) if redaction else None,
             batch_interval_s=float(os.environ.get("SPANSCOPE_BATCH_INTERVAL_S", "1.0")),
             max_clock_skew_s=_env_int("SPANSCOPE_MAX_PAST_S", 7 * 24 * 3600),
             ingest_workers=_env_int(
                 "SPANSCOPE_INGEST_WORKERS", min(2, os.cpu_count() or 1) if (os.cpu_count() or 1) > 1 else 0
             ),
+            auth=(os.environ.get("SPANSCOPE_AUTH") or "auto").strip().lower(),
+            admin_key=os.environ.get("SPANSCOPE_ADMIN_KEY") or None,
+            dashboard_key=os.environ.get("SPANSCOPE_DASHBOARD_KEY") or None,
         )
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -15,7 +15,8 @@ import hashlib
 import logging
 import multiprocessing
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ from spanscope.collector.normalize import (
 )
 from spanscope.collector.normalize.wrappers import WrapperTracker
 from spanscope.collector.pricing import PriceTable
+from spanscope.collector.security.redaction import RedactionState, load_file, redact_patch, redact_rows
 
 log = logging.getLogger("spanscope.ingest")
 
@@ -54,15 +56,17 @@ def _init_worker(price_file: Path | None) -> None:
 
 def _decode_and_normalize(
     raw: bytes, mtype: str, limits: otlp.Limits, ctx_args: dict[str, Any]
-) -> tuple[list[dict[str, Any]], int, str]:
-    """Runs in a worker process (or inline): the CPU-bound part of a traces request."""
+) -> tuple[list[dict[str, Any]], int, str, dict[str, int]]:
+    """Runs in a worker process (or inline): the CPU-bound part of a traces request, redaction
+    included, so secrets are gone before anything is written; returns redactions per rule."""
+    policies = ctx_args.pop("redaction")
     decoded = otlp.decode_traces(raw, mtype, limits)
     if not decoded.spans:
-        return [], decoded.rejected, decoded.error_message
+        return [], decoded.rejected, decoded.error_message, {}
     prices = ctx_args.pop("prices", None) or _worker_prices
     assert prices is not None
     rows = normalize(decoded.spans, NormalizeContext(prices=prices, **ctx_args))
-    return rows, decoded.rejected, decoded.error_message
+    return rows, decoded.rejected, decoded.error_message, redact_rows(rows, policies)
 
 
 class Overloaded(RuntimeError):
@@ -115,6 +119,9 @@ class Ingestor:
             max_future_s=settings.max_future_s,
         )
         self.prices = prices
+        self.redaction = RedactionState(load_file(settings.redaction_file), settings.data_dir)
+        # Days a project's rows are kept (the collector sets this to its project settings).
+        self.retention_of: Callable[[str], int] = lambda _project: settings.retention_days
         self._seen_requests: _Lru = _Lru(200_000)
         self._pending_content: _Lru = _Lru(100_000)  # content that arrived before its span
         self._wrappers = WrapperTracker()
@@ -132,9 +139,10 @@ class Ingestor:
             self._seen_requests.put(h, None)
 
     def _ctx_args(self, project_id: str | None, from_resource: bool) -> dict[str, Any]:
+        project = project_id or self.settings.project
         return {
-            "project_id": project_id or self.settings.project,
-            "retention_days": self.settings.retention_days,
+            "project_id": project,
+            "retention_days": self.retention_of(project),
             "project_from_resource": from_resource,
             "max_content_bytes": self.settings.max_content_bytes,
         }
@@ -173,14 +181,17 @@ class Ingestor:
             self.metrics.duplicate_requests.inc()
             return IngestResult(0, 0, duplicate=True)
         ctx_args = self._ctx_args(project_id, project_from_resource)
+        ctx_args["redaction"] = self.redaction.policies
         if self._pool is not None and len(raw) >= POOL_MIN_BYTES:
             loop = asyncio.get_running_loop()
-            rows, rejected, message = await loop.run_in_executor(
+            rows, rejected, message, redacted = await loop.run_in_executor(
                 self._pool, _decode_and_normalize, raw, mtype, self.limits, ctx_args
             )
         else:
             ctx_args["prices"] = self.prices
-            rows, rejected, message = _decode_and_normalize(raw, mtype, self.limits, ctx_args)
+            rows, rejected, message, redacted = _decode_and_normalize(raw, mtype, self.limits, ctx_args)
+        for rule, n in redacted.items():
+            self.metrics.redactions.labels(rule).inc(n)
         self.metrics.spans_received.inc(len(rows) + rejected)
         if rejected:
             self.metrics.spans_rejected.labels("invalid").inc(rejected)
@@ -188,6 +199,11 @@ class Ingestor:
             if rejected:
                 raise otlp.PayloadError(f"all {rejected} spans were rejected: {message}")
             return IngestResult(0, 0)
+        if project_from_resource:  # spans that named another project keep that project's retention
+            project = ctx_args["project_id"]
+            for row in rows:
+                if row["project_id"] != project:
+                    row["retention_days"] = self.retention_of(row["project_id"])
         self._wrappers.mark(rows)
         self._attach_pending_content(rows)
         payload = b"\n".join(orjson.dumps(r) for r in rows)
@@ -227,10 +243,17 @@ class Ingestor:
             self.metrics.log_records.labels("ignored").inc(len(records))
             return IngestResult(0, 0)
         project = project_id or self.settings.project
+        redacted: Counter[str] = Counter()
+        for patch in patches.values():
+            redact_patch(patch, project, self.redaction.policies, redacted)
+        for rule, n in redacted.items():
+            self.metrics.redactions.labels(rule).inc(n)
         lines = []
         for (trace_id, span_id), patch in patches.items():
             self._pending_content.put((trace_id, span_id), patch)
-            lines.append(orjson.dumps(_content_row(project, trace_id, span_id, patch)))
+            row = _content_row(project, trace_id, span_id, patch)
+            row["retention_days"] = self.retention_of(project)
+            lines.append(orjson.dumps(row))
         digest = hashlib.blake2b(raw, digest_size=wal.HASH_BYTES).digest()
         record = wal.encode(wal.REC_CONTENT, len(lines), digest, b"\n".join(lines))
         self._admit(len(record))

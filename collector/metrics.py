@@ -58,3 +58,27 @@ class CollectorMetrics:
         self.overload = Counter(
             "spanscope_overload_responses", "Requests refused with 429/503 to shed load", ["code"], registry=r
         )
+        self.redactions = Counter(
+            "spanscope_redactions", "Values replaced by redaction before storage, by rule", ["rule"], registry=r
+        )
+        self.evaluations = Counter(
+            "spanscope_evaluations",
+            "Online evaluations by evaluator and outcome (scored, skipped, error, timeout)",
+            ["evaluator", "outcome"],
+            registry=r,
+        )
+        self.evaluation_dropped = Counter(
+            "spanscope_evaluation_dropped",
+            "Online evaluation dropped: spans when the queue was full, scores when inserts kept failing",
+            ["reason"],
+            registry=r,
+        )
+        self.alert_evaluations = Counter(
+            "spanscope_alert_evaluations", "Alert rule evaluations by outcome (ok, error)", ["outcome"], registry=r
+        )
+        self.alert_notifications = Counter(
+            "spanscope_alert_notifications",
+            "Alert notifications by outcome (delivered, failed, dropped, suppressed)",
+            ["outcome"],
+            registry=r,
+        )

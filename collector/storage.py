@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlparse
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
-from spanscope.schemas.ddl import migrations
+from spanscope.schemas.ddl import migrations, schema_migrations_ddl
 
 log = logging.getLogger("spanscope.storage")
 
@@ -100,11 +100,7 @@ class Storage:
         on_cluster = f" ON CLUSTER '{self.cluster}'" if self.cluster else ""
         c = self.client
         c.command(f"CREATE DATABASE IF NOT EXISTS {self.database}{on_cluster}")
-        c.command(
-            f"CREATE TABLE IF NOT EXISTS {self.database}.schema_migrations{on_cluster} "
-            "(version UInt32, name String, applied_at DateTime DEFAULT now()) "
-            "ENGINE = MergeTree ORDER BY version"
-        )
+        c.command(schema_migrations_ddl(self.database, self.cluster))
         done = {
             int(r[0]) for r in c.query(f"SELECT version FROM {self.database}.schema_migrations").result_rows
         }
@@ -124,6 +120,8 @@ class Storage:
     def insert_json_rows(self, table: str, payload: bytes, dedup_token: str | None = None) -> None:
         """Inserts newline-separated JSON rows; the token makes a replayed batch a no-op."""
         settings: dict[str, Any] = {"async_insert": 0, "input_format_skip_unknown_fields": 1}
+        if self.cluster:  # acknowledged only once every shard has its rows (and their dedup token)
+            settings["distributed_foreground_insert"] = 1
         if dedup_token:
             settings["insert_deduplication_token"] = dedup_token
         self.client.raw_insert(self.table(table), None, payload, fmt="JSONEachRow", settings=settings)

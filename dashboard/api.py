@@ -178,6 +178,10 @@ class TraceQuery:
     session_id: str | None = None
     user_id: str | None = None
     tag: tuple[str, ...] = ()
+    score_name: str | None = None
+    min_score: float | None = None
+    max_score: float | None = None
+    score_value: str | None = None
     q: str | None = None
     sort: str = "start_time"
     order: str = "desc"
@@ -197,6 +201,10 @@ class TraceQuery:
             ("session_id", self.session_id),
             ("user_id", self.user_id),
             ("tag", list(self.tag)),
+            ("score_name", self.score_name),
+            ("min_score", self.min_score if self.score_name else None),
+            ("max_score", self.max_score if self.score_name else None),
+            ("score_value", self.score_value if self.score_name else None),
             ("q", self.q),
             ("sort", self.sort),
             ("order", self.order),
@@ -270,6 +278,39 @@ def traces(window: TimeWindow, scope: Scope, query: TraceQuery, cursor: str | No
             ("with_total", "true"),
         ],
     )
+
+
+def add_score(
+    trace_id: str,
+    name: str,
+    value: float | str,
+    data_type: str,
+    *,
+    span_id: str | None = None,
+    comment: str | None = None,
+    source: str = "human",
+) -> str:
+    """POST one score (`/api/scores`) and return its id; clears the cache so the trace shows it at once."""
+    score = {
+        "trace_id": trace_id,
+        "span_id": span_id,
+        "name": name,
+        "value": value if not isinstance(value, str) else None,
+        "string_value": value if isinstance(value, str) else None,
+        "data_type": data_type,
+        "source": source,
+        "comment": comment or None,
+        "author": os.environ.get("SPANSCOPE_DASHBOARD_USER") or "dashboard",
+    }
+    url = base_url() + "/api/scores"
+    try:
+        response = httpx.post(url, json={"scores": [score]}, headers=_headers(), timeout=TIMEOUT)
+    except httpx.HTTPError as exc:
+        raise ApiError(f"cannot reach the collector at {base_url()}: {exc}", None, url) from exc
+    if response.status_code != 200:
+        raise ApiError(f"/api/scores answered {response.status_code}: {_detail(response)}", response.status_code, url)
+    clear_cache()
+    return str(response.json()["score_ids"][0])
 
 
 def trace(trace_id: str) -> TraceDetail | None:

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 from fastapi import HTTPException, Query, Request
 from spanscope.collector.api.querying import MAX_RANGE_S, QueryError, TimeRange
+from spanscope.collector.security import auth
+from spanscope.collector.security.auth import authorize
 from spanscope.collector.storage import Storage
 from starlette.concurrency import run_in_threadpool
 
@@ -41,10 +43,21 @@ def project_of(
     ] = None,
 ) -> str:
     """The one project a request may read or annotate (scores, datasets). Every query filters
-    `project_id` with it."""
-    if project:
-        return project
-    return str(collector_of(request).settings.project)
+    `project_id` with it. With auth on: the key's project (a read or admin key); naming another
+    project is refused with 403."""
+    return authorize(request, auth.READ, project)
+
+
+def scores_project_of(
+    request: Request,
+    project: Annotated[
+        str | None,
+        Query(max_length=200, description="project to annotate; default: the collector's project"),
+    ] = None,
+) -> str:
+    """`project_of` that also accepts ingest keys: applications send scores with the key they
+    send spans with."""
+    return authorize(request, auth.ANNOTATE, project)
 
 
 def admin_project_of(
@@ -54,8 +67,9 @@ def admin_project_of(
         Query(max_length=200, description="project to manage; default: the collector's project"),
     ] = None,
 ) -> str:
-    """The project whose configuration (alert rules, evaluators, keys) a request may change."""
-    return project_of(request, project)
+    """The project whose configuration (alert rules, evaluators, keys, retention) a request may
+    change. With auth on: an admin key's project (403 for other keys or another project)."""
+    return authorize(request, auth.ADMIN, project)
 
 
 def parse_duration_s(text: str, what: str = "range") -> int:

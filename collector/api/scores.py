@@ -9,7 +9,7 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Request
-from spanscope.collector.api.deps import blocking, collector_of, project_of, storage_of
+from spanscope.collector.api.deps import blocking, collector_of, project_of, scores_project_of, storage_of
 from spanscope.collector.api.querying import Params
 from spanscope.collector.api.traces import TraceIdPath, normalize_trace_id, trace_scores
 from spanscope.collector.storage import Storage
@@ -32,10 +32,10 @@ def _unix(ts: float) -> str:
 async def post_scores(
     body: ScoresIn,
     request: Request,
-    project: Annotated[str, Depends(project_of)],
+    project: Annotated[str, Depends(scores_project_of)],
     storage: Annotated[Storage, Depends(storage_of)],
 ) -> ScoresAccepted:
-    retention = int(collector_of(request).settings.retention_days)
+    retention = collector_of(request).projects.retention_days(project)
     token = hashlib.blake2b(
         project.encode() + b"\0" + body.model_dump_json().encode(), digest_size=16
     ).hexdigest()

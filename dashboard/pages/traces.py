@@ -20,6 +20,7 @@ ORDERS = {"desc": "Descending", "asc": "Ascending"}
 TRI = {"any": "Any", "yes": "Yes", "no": "No"}
 PAGE_SIZES = [25, 50, 100, 200]
 MAX_WATERFALL_SPANS = 400
+FEEDBACK_SCORE = "user_feedback"
 # The table's filters survive a visit to another page.
 KEEP: Literal["session"] = "session"
 
@@ -86,6 +87,7 @@ def _query(ctx: filters.Context) -> api.TraceQuery:
             "tq_session",
             "tq_user",
             "tq_tag",
+            "tq_score",
         )
     ) + sum(st.session_state.get(k, "any") != "any" for k in ("tq_fallback", "tq_blocked"))
     with st.expander(f"More filters ({active} active)" if active else "More filters", expanded=bool(active)):
@@ -131,6 +133,21 @@ def _query(ctx: filters.Context) -> api.TraceQuery:
         session = row[0].text_input("Session id", key="tq_session", persist_state=keep)
         user = row[1].text_input("User id", key="tq_user", persist_state=keep)
         tags = row[2].multiselect("Tag", opts.tags if opts else [], key="tq_tag", persist_state=keep, placeholder="Any")
+        row = st.columns(4)
+        score = row[0].selectbox(
+            "Has a score", [None, *(opts.score_names if opts else [])], key="tq_score", persist_state=keep,
+            format_func=lambda v: "Any" if v is None else str(v),
+        )
+        min_score = row[1].number_input(
+            "Score at least", value=None, key="tq_min_score", persist_state=keep, disabled=score is None
+        )
+        max_score = row[2].number_input(
+            "Score at most", value=None, key="tq_max_score", persist_state=keep, disabled=score is None
+        )
+        score_value = row[3].text_input(
+            "Score label", key="tq_score_value", persist_state=keep, disabled=score is None,
+            placeholder="a category, or true / false",
+        )
     return api.TraceQuery(
         name=tuple(names),
         kind=tuple(kinds),
@@ -144,6 +161,10 @@ def _query(ctx: filters.Context) -> api.TraceQuery:
         session_id=session.strip() or None,
         user_id=user.strip() or None,
         tag=tuple(tags),
+        score_name=score,
+        min_score=min_score,
+        max_score=max_score,
+        score_value=score_value.strip() or None,
         q=q.strip() or None,
         sort=sort,
         order=order,
@@ -182,6 +203,9 @@ def _trace_list(ctx: filters.Context) -> None:
         return
     if query.min_cost is not None and query.max_cost is not None and query.min_cost > query.max_cost:
         st.warning("The minimum cost is above the maximum.")
+        return
+    if query.min_score is not None and query.max_score is not None and query.min_score > query.max_score:
+        st.warning("The minimum score is above the maximum.")
         return
 
     # Keyset pagination: remember the cursor of every page seen, start over when the query changes.
@@ -314,6 +338,7 @@ def _trace_view(ctx: filters.Context, trace_id: str) -> None:
         help=f"{t.llm_calls} LLM call(s)" + (f": {', '.join(t.models)}" if t.models else ""),
     )
     _badges(t, detail.scores)
+    _feedback(t.trace_id, detail.scores)
 
     flat = charts.flatten(detail.spans)
     if st.session_state.get("_span_trace") != t.trace_id:
@@ -367,13 +392,77 @@ def _badges(t: TraceSummary, scores: list[Score]) -> None:
         parts.append(":violet-badge[:material/rule: off-format output]")
     parts += [f":blue-badge[{p}]" for p in t.prompts]
     parts += [f":gray-badge[#{tag}]" for tag in t.tags]
-    means: dict[str, list[float]] = {}
-    for s in scores:
-        if s.value is not None:
-            means.setdefault(s.name, []).append(s.value)
-    parts += [f":green-badge[{name} = {sum(v) / len(v):.3g}]" for name, v in means.items()]
+    parts += _score_badges(scores)
     if parts:
         st.markdown(" ".join(parts))
+
+
+def _score_badges(scores: list[Score]) -> list[str]:
+    """Numeric scores as their mean, booleans as true/false counts, categorical as their labels;
+    an evaluator that failed shows as such."""
+    by_name: dict[str, list[Score]] = {}
+    for s in scores:
+        by_name.setdefault(s.name, []).append(s)
+    parts = []
+    for name, group in by_name.items():
+        valued = [s for s in group if s.value is not None or s.data_type == "categorical"]
+        if not valued:
+            parts.append(f":gray-badge[:material/warning: {name}: evaluator error]")
+            continue
+        kind = valued[0].data_type
+        if kind == "boolean":
+            yes = sum(1 for s in valued if s.value == 1.0)
+            no = len(valued) - yes
+            if name == FEEDBACK_SCORE:
+                parts.append(f":blue-badge[{name} :material/thumb_up: {yes} :material/thumb_down: {no}]")
+            else:
+                parts.append(f":{'green' if no == 0 else 'orange'}-badge[{name}: {yes} true · {no} false]")
+        elif kind == "categorical":
+            labels = sorted({s.string_value or "" for s in valued})
+            parts.append(f":violet-badge[{name}: {', '.join(labels)[:80]}]")
+        else:
+            values = [s.value for s in valued if s.value is not None]
+            parts.append(f":green-badge[{name} = {sum(values) / len(values):.3g}]")
+    return parts
+
+
+def _send_feedback(trace_id: str) -> None:
+    choice = st.session_state.get(f"fb_choice_{trace_id}")
+    if choice is None:
+        st.session_state["_fb_message"] = ("warning", "Pick thumbs up or down first.")
+        return
+    comment = str(st.session_state.get(f"fb_comment_{trace_id}") or "").strip()
+    try:
+        api.add_score(trace_id, FEEDBACK_SCORE, float(choice), "boolean", comment=comment or None)
+    except api.ApiError as exc:
+        st.session_state["_fb_message"] = ("error", f"Feedback not saved: {exc}")
+        return
+    st.session_state[f"fb_choice_{trace_id}"] = None
+    st.session_state[f"fb_comment_{trace_id}"] = ""
+    st.session_state["_fb_message"] = ("success", "Thanks, your feedback was saved as a human score.")
+
+
+def _feedback(trace_id: str, scores: list[Score]) -> None:
+    """Thumbs up/down with an optional comment: a boolean `user_feedback` score (source human)."""
+    with st.container(border=True):
+        left, mid, right = st.columns([1.2, 5, 1.6], vertical_alignment="bottom")
+        with left:
+            st.caption("Was this a good answer?")
+            st.feedback("thumbs", key=f"fb_choice_{trace_id}")
+        mid.text_input(
+            "Comment", key=f"fb_comment_{trace_id}", placeholder="What was good or wrong? (optional)"
+        )
+        right.button(
+            "Send feedback", key="fb_send", on_click=_send_feedback, args=(trace_id,), width="stretch",
+            icon=":material/send:",
+        )
+        message = st.session_state.pop("_fb_message", None)
+        if message:
+            getattr(st, message[0])(message[1])
+        human = [s for s in scores if s.source == "human" and s.name == FEEDBACK_SCORE]
+        if human:
+            notes = [f"{'👍' if s.value == 1.0 else '👎'} {s.comment}" for s in human if s.comment]
+            st.caption(f"{len(human)} feedback score(s) so far" + (": " + " · ".join(notes[-3:]) if notes else ""))
 
 
 def _span_detail(span: SpanNode, detail: TraceDetail, ctx: filters.Context) -> None:

@@ -1,0 +1,86 @@
+"""The collector's HTTP API as the `datasets` and `eval` commands use it; every failure is a CliError
+with one readable line."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import httpx
+from spanscope.collector.cli import CliError
+
+DEFAULT_API_URL = "http://127.0.0.1:4318"
+
+
+def default_api_url() -> str:
+    return os.environ.get("SPANSCOPE_API_URL") or DEFAULT_API_URL
+
+
+class ApiClient:
+    def __init__(
+        self, base_url: str, api_key: str | None = None, project: str | None = None, timeout_s: float = 60.0
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key or os.environ.get("SPANSCOPE_API_KEY") or None
+        self.project = project
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        self._http = httpx.Client(
+            base_url=self.base_url, headers=headers, timeout=httpx.Timeout(timeout_s, connect=5.0)
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> httpx.Response:
+        query: list[tuple[str, Any]] = []
+        if params:
+            items = params.items() if isinstance(params, dict) else params
+            for key, value in items:
+                for v in value if isinstance(value, list | tuple) else [value]:
+                    if v is not None:
+                        query.append((key, v))
+        if self.project:
+            query.append(("project", self.project))
+        try:
+            response = self._http.request(method, path, params=query, json=json)
+        except httpx.HTTPError as exc:
+            raise CliError(f"cannot reach the collector at {self.base_url}: {exc}") from exc
+        if response.status_code >= 400:
+            raise CliError(_detail(response))
+        return response
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.request("GET", path, params=params).json()
+
+    def post(self, path: str, body: Any, **params: Any) -> Any:
+        return self.request("POST", path, params=params, json=body).json()
+
+    def patch(self, path: str, body: Any) -> Any:
+        return self.request("PATCH", path, json=body).json()
+
+    def delete(self, path: str) -> Any:
+        return self.request("DELETE", path).json()
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return f"the collector answered {response.status_code}: {response.text[:300]}"
+    detail = body.get("detail") if isinstance(body, dict) else body
+    if isinstance(detail, list):
+        parts = []
+        for d in detail:
+            if isinstance(d, dict):
+                where = ".".join(str(x) for x in d.get("loc", [])[1:])
+                parts.append(f"{where}: {d.get('msg')}" if where else str(d.get("msg")))
+            else:
+                parts.append(str(d))
+        detail = "; ".join(parts)
+    return str(detail)[:500]

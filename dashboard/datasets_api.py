@@ -1,0 +1,117 @@
+"""The dataset, hard-example and eval-run endpoints as the Datasets and Hard examples pages use them.
+
+Reads go through `api.get_json` (cached like every other read); writes and export downloads are
+never cached and clear the read cache, so the page shows the new version at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ValidationError
+from spanscope.dashboard import api
+from spanscope.schemas.datasets import (
+    ChangeResult,
+    DatasetDetail,
+    DatasetItems,
+    DatasetList,
+    EvalRunDetail,
+    EvalRunList,
+    HardExampleList,
+    RunComparison,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _model(model: type[M], path: str, data: Any) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise api.ApiError(f"{path} answered in an unexpected shape: {exc.errors()[0].get('msg')}", 200) from exc
+
+
+def _get(model: type[M], path: str, params: list[tuple[str, Any]] | None = None) -> M:
+    return _model(model, path, api.get_json(path, params or []))
+
+
+def _send(method: str, path: str, body: Any = None, params: list[tuple[str, Any]] | None = None) -> httpx.Response:
+    url = api.base_url() + path
+    key = api._headers()
+    try:
+        response = httpx.request(method, url, json=body, params=params or [], headers=key, timeout=api.TIMEOUT)
+    except httpx.HTTPError as exc:
+        raise api.ApiError(f"cannot reach the collector at {api.base_url()}: {exc}", None, url) from exc
+    if response.status_code >= 400:
+        raise api.ApiError(
+            f"{path} answered {response.status_code}: {api._detail(response)}", response.status_code, url
+        )
+    return response
+
+
+def _change(method: str, path: str, body: Any = None) -> ChangeResult:
+    result = _model(ChangeResult, path, _send(method, path, body).json())
+    api.clear_cache()
+    return result
+
+
+def ds_path(name: str, suffix: str = "") -> str:
+    return f"/api/datasets/{quote(name, safe='')}{suffix}"
+
+
+def datasets() -> DatasetList:
+    return _get(DatasetList, "/api/datasets")
+
+
+def dataset(name: str) -> DatasetDetail:
+    return _get(DatasetDetail, ds_path(name))
+
+
+def items(name: str, version: int | None = None) -> DatasetItems:
+    return _get(DatasetItems, ds_path(name, "/items"), [("version", version)])
+
+
+def create(name: str, description: str) -> ChangeResult:
+    result = _model(
+        ChangeResult, "/api/datasets", _send("POST", "/api/datasets", {"name": name, "description": description}).json()
+    )
+    api.clear_cache()
+    return result
+
+
+def add_items(name: str, new_items: list[dict[str, Any]], message: str = "") -> ChangeResult:
+    return _change("POST", ds_path(name, "/items"), {"items": new_items, "message": message})
+
+
+def add_from_filter(name: str, body: dict[str, Any]) -> ChangeResult:
+    return _change("POST", ds_path(name, "/items:from-filter"), body)
+
+
+def edit_item(name: str, item_id: str, expected_output: Any) -> ChangeResult:
+    return _change("PATCH", ds_path(name, f"/items/{quote(item_id, safe='')}"), {"expected_output": expected_output})
+
+
+def remove_item(name: str, item_id: str) -> ChangeResult:
+    return _change("DELETE", ds_path(name, f"/items/{quote(item_id, safe='')}"))
+
+
+def export(name: str, fmt: str, version: int) -> bytes:
+    return _send("GET", ds_path(name, "/export"), params=[("format", fmt), ("version", version)]).content
+
+
+def hard_examples(window: api.TimeWindow, params: list[tuple[str, Any]]) -> HardExampleList:
+    return _get(HardExampleList, "/api/hard-examples", [*window.params(), *params])
+
+
+def runs(name: str, limit: int = 20) -> EvalRunList:
+    return _get(EvalRunList, "/api/eval-runs", [("dataset", name), ("limit", limit)])
+
+
+def run(run_id: str) -> EvalRunDetail:
+    return _get(EvalRunDetail, f"/api/eval-runs/{quote(run_id, safe='')}")
+
+
+def comparison(run_id: str, baseline: str = "previous") -> RunComparison:
+    return _get(RunComparison, f"/api/eval-runs/{quote(run_id, safe='')}/compare", [("baseline", baseline)])

@@ -1,0 +1,145 @@
+"""Hard examples: production traces with low scores, negative feedback, failed evaluators, guardrail
+blocks, fallbacks or errors. Review one, write the answer it should have given, add it to a dataset,
+or add everything the filter finds at once."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from spanscope.dashboard import datasets_api, filters, ui
+from spanscope.schemas.datasets import HARD_EXAMPLE_REASONS, HardExample
+
+LABELS = {
+    "low_score": "Low score",
+    "negative_feedback": "Negative feedback",
+    "evaluator_failure": "Evaluator failed",
+    "guardrail_block": "Guardrail block",
+    "fallback": "Fallback",
+    "error": "Error",
+}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def _parsed(text: str) -> Any:
+    """What the reviewer typed: JSON when it is a JSON object or array, else the text."""
+    stripped = text.strip()
+    if stripped[:1] in ("{", "["):
+        try:
+            return json.loads(stripped)
+        except json.JSONDecodeError:
+            return text
+    return text
+
+
+def _filter_params(
+    reasons: list[str], score_name: str, max_score: float, span: str, limit: int
+) -> list[tuple[str, Any]]:
+    return [
+        ("reasons", ",".join(reasons)),
+        ("score_name", score_name or None),
+        ("max_score", max_score),
+        ("span", span),
+        ("limit", limit),
+    ]
+
+
+def render() -> None:
+    ctx = filters.context()
+    ui.page_title("Hard examples", f"{ctx.range_label} · traces worth turning into regression tests")
+    known = [d.name for d in datasets_api.datasets().datasets]
+    c1, c2, c3, c4 = st.columns([3, 1.2, 1, 1])
+    reasons = c1.multiselect(
+        "Reasons", list(HARD_EXAMPLE_REASONS), default=list(HARD_EXAMPLE_REASONS), format_func=LABELS.__getitem__
+    )
+    score_name = c2.text_input("Score name (low score)", placeholder="any score")
+    max_score = c3.number_input("Score at most", value=0.5, step=0.1)
+    span = c4.radio("Input/output of", ["root", "generation"], horizontal=True)
+    target = st.selectbox(
+        "Dataset", known, index=None, placeholder="choose a dataset (create one on the Datasets page)"
+    )
+    if not reasons:
+        st.info("Choose at least one reason.")
+        return
+    params = _filter_params(reasons, score_name, float(max_score), span, 200)
+    found = datasets_api.hard_examples(ctx.window, [*params, ("dataset", target)])
+    if not found.items:
+        st.success("No hard examples in this range.", icon=":material/check_circle:")
+        return
+    frame = pd.DataFrame(
+        [
+            {
+                "Time": h.start_time.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M:%S"),
+                "Reasons": ", ".join(LABELS[r] for r in h.reasons),
+                "Why": "; ".join(h.details),
+                "Input": _text(h.input)[:120],
+                "Output": _text(h.output)[:120],
+                "In dataset": "" if h.in_dataset is None else ("yes" if h.in_dataset else "no"),
+                "Trace": h.trace_id,
+            }
+            for h in found.items
+        ]
+    )
+    st.dataframe(frame, hide_index=True, width="stretch")
+    if target:
+        new = sum(1 for h in found.items if not h.in_dataset)
+        if st.button(f"Add all {new} new inputs to {target}", disabled=new == 0, type="primary"):
+            body: dict[str, Any] = dict(p for p in params if p[1] is not None)
+            body["reasons"] = reasons
+            body.update(dict(ctx.window.params()))
+            res = datasets_api.add_from_filter(target, body)
+            st.success(
+                f"{target}: added {res.added}, skipped {res.skipped_duplicates} already there (version {res.version})"
+            )
+    st.subheader("Review")
+    _review(found.items, target)
+
+
+def _review(examples: list[HardExample], target: str | None) -> None:
+    choice = st.selectbox(
+        "Example",
+        range(len(examples)),
+        format_func=lambda i: f"{_text(examples[i].input)[:80]}  ·  {', '.join(examples[i].reasons)}",
+    )
+    h = examples[choice]
+    left, right = st.columns(2)
+    left.markdown("**Input**")
+    left.code(_text(h.input), language="json" if not isinstance(h.input, str) else None, wrap_lines=True)
+    left.markdown("**Why it is here**")
+    left.write("\n".join(f"- {d}" for d in h.details))
+    left.page_link("pages/traces.py", label=f"Trace {h.trace_id[:12]}…", query_params={"trace": h.trace_id})
+    right.markdown("**What the app answered**")
+    right.code(_text(h.output), wrap_lines=True)
+    expected = right.text_area(
+        "Expected output (what it should have answered)",
+        value=_text(h.output),
+        key=f"expected-{h.trace_id}",
+        height=160,
+    )
+    if h.in_dataset:
+        st.info(f"This input is already in {target}; edit its expected output on the Datasets page.")
+    elif st.button("Add to dataset", disabled=not target, type="primary"):
+        assert target is not None
+        item = {
+            "input": h.input,
+            "expected_output": _parsed(expected) if expected.strip() else None,
+            "metadata": {"reasons": h.reasons, "details": h.details, "trace_name": h.name, "service": h.service},
+            "tags": ["hard-example", *h.reasons],
+            "source_trace_id": h.trace_id,
+            "source_span_id": h.span_id,
+        }
+        res = datasets_api.add_items(target, [item], message=f"reviewed {h.trace_id[:12]}")
+        if res.created_version:
+            st.success(f"Added to {target} (version {res.version}).")
+        else:
+            st.info(f"{target} already has this input.")
+
+
+if __name__ == "__main__":
+    ui.require_app()
+    render()
