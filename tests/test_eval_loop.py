@@ -284,5 +284,5 @@ def test_the_datasets_page_shows_versions_items_exports_and_run_comparison(
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels == ["Export JSONL", "Export promptfoo (YAML)", "Export OpenAI Evals", "Export CSV"]
     frames = [f.value for f in at.dataframe]
-    assert any("Expected output" in f.columns and len(f) == len(loop.golden) for f in frames)
-    assert any("Status" in f.columns for f in frames)
+    assert any("Expected output" in f.columns and len(f) == len(loop.golden) for f in frames), frames
+    assert any("Status" in f.columns for f in frames), frames

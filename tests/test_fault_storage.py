@@ -77,12 +77,13 @@ def test_storage_outage_mid_stream_stores_every_acknowledged_span_exactly_once(
 ) -> None:
     proc = CollectorProcess(
         tmp_path / "data",
-        env={"SPANSCOPE_CLICKHOUSE_URL": clickhouse.url, "SPANSCOPE_WAL_MAX_BACKLOG_BYTES": "150000"},
+        env={"SPANSCOPE_CLICKHOUSE_URL": clickhouse.url, "SPANSCOPE_WAL_MAX_BACKLOG_BYTES": "600000"},
     ).start()
     stream = Stream(proc.url)
     try:
         stream.thread.start()
-        stream.wait_for(lambda: len(stream.acked) >= 10 * BATCH)  # flowing into ClickHouse
+        q = "SELECT count() FROM spanscope.spans WHERE trace_id = {t:String}"
+        assert proc.wait_for_count(q, 10 * BATCH, t=stream.trace_id) >= 10 * BATCH  # flowing into ClickHouse
         getattr(clickhouse, outage)()
         acked_at_outage = len(stream.acked)
         stream.wait_for(lambda: any(code == 503 for code, _, _ in stream.refusals))  # the log filled up
@@ -96,7 +97,6 @@ def test_storage_outage_mid_stream_stores_every_acknowledged_span_exactly_once(
         assert len(stream.refusals) >= refused
 
         expected = set(stream.acked)
-        q = "SELECT count() FROM spanscope.spans WHERE trace_id = {t:String}"
         assert proc.wait_for_count(q, len(expected), timeout=60, t=stream.trace_id) == len(expected)
         time.sleep(1.0)  # nothing more arrives late
         client = clickhouse.client()

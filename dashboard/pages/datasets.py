@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
-from spanscope.dashboard import datasets_api, ui
+from spanscope.dashboard import api, datasets_api, ui
 from spanscope.schemas.datasets import EXPORT_FORMATS, DatasetItem
 
 EXPORT_LABELS = {"jsonl": "JSONL", "promptfoo": "promptfoo (YAML)", "openai_evals": "OpenAI Evals", "csv": "CSV"}
@@ -37,12 +37,11 @@ def render() -> None:
     ui.page_title("Datasets", "golden datasets from production traces · every change is a new version")
     listing = datasets_api.datasets().datasets
     with st.expander("New dataset", expanded=not listing), st.form("create-dataset", clear_on_submit=True):
-        name = st.text_input("Name", placeholder="support-golden")
-        description = st.text_input("Description")
-        if st.form_submit_button("Create", type="primary") and name:
-            res = datasets_api.create(name.strip(), description)
-            st.success(f"Created {res.name} (version {res.version}). Add items from Hard examples.")
-            listing = datasets_api.datasets().datasets
+        st.text_input("Name", placeholder="support-golden", key="new_ds_name")
+        st.text_input("Description", key="new_ds_description")
+        st.form_submit_button("Create", type="primary", on_click=_create)
+    _show_outcome()
+    listing = datasets_api.datasets().datasets
     if not listing:
         st.info("No datasets yet. Create one, then add traces from the Hard examples page.")
         return
@@ -120,14 +119,60 @@ def _items(name: str, items: list[DatasetItem], latest: bool) -> None:
     choice = st.selectbox("Edit item", range(len(items)), format_func=lambda n: _text(items[n].input)[:90])
     item = items[choice]
     st.code(_text(item.input), wrap_lines=True)
-    expected = st.text_area("Expected output", value=_text(item.expected_output), key=f"exp-{name}-{item.item_id}")
+    st.text_area("Expected output", value=_text(item.expected_output), key=f"exp-{name}-{item.item_id}")
     save, remove = st.columns(2)
-    if save.button("Save expected output (new version)", type="primary", width="stretch"):
-        res = datasets_api.edit_item(name, item.item_id, _parsed(expected))
-        st.success(f"Saved as version {res.version}." if res.created_version else "Nothing changed.")
-    if remove.button("Remove item (new version)", width="stretch"):
-        res = datasets_api.remove_item(name, item.item_id)
-        st.success(f"Removed in version {res.version}.")
+    save.button(
+        "Save expected output (new version)",
+        type="primary",
+        width="stretch",
+        on_click=_edit,
+        args=(name, item.item_id, f"exp-{name}-{item.item_id}"),
+    )
+    remove.button("Remove item (new version)", width="stretch", on_click=_remove, args=(name, item.item_id))
+
+
+# Buttons act in callbacks: they run before the script, so their outcome survives the app's reruns.
+_OUTCOME = "datasets_outcome"
+
+
+def _show_outcome() -> None:
+    kind, text = st.session_state.pop(_OUTCOME, (None, ""))
+    if kind == "success":
+        st.success(text)
+    elif kind == "error":
+        st.error(text)
+
+
+def _create() -> None:
+    name = str(st.session_state.get("new_ds_name") or "").strip()
+    if not name:
+        st.session_state[_OUTCOME] = ("error", "Give the dataset a name.")
+        return
+    try:
+        res = datasets_api.create(name, str(st.session_state.get("new_ds_description") or ""))
+    except api.ApiError as exc:
+        st.session_state[_OUTCOME] = ("error", str(exc))
+        return
+    st.session_state[_OUTCOME] = ("success", f"Created {res.name} (version {res.version}).")
+
+
+def _edit(name: str, item_id: str, text_key: str) -> None:
+    try:
+        res = datasets_api.edit_item(name, item_id, _parsed(str(st.session_state.get(text_key) or "")))
+    except api.ApiError as exc:
+        st.session_state[_OUTCOME] = ("error", str(exc))
+        return
+    message = f"Saved as version {res.version}." if res.created_version else "Nothing changed."
+    st.session_state[_OUTCOME] = ("success", message)
+
+
+def _remove(name: str, item_id: str) -> None:
+    try:
+        res = datasets_api.remove_item(name, item_id)
+    except api.ApiError as exc:
+        st.session_state[_OUTCOME] = ("error", str(exc))
+        return
+    st.session_state[_OUTCOME] = ("success", f"Removed in version {res.version}.")
 
 
 def _runs(name: str) -> None:

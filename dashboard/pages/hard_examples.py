@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
-from spanscope.dashboard import datasets_api, filters, ui
+from spanscope.dashboard import api, datasets_api, filters, ui
 from spanscope.schemas.datasets import HARD_EXAMPLE_REASONS, HardExample
 
 LABELS = {
@@ -88,14 +88,16 @@ def render() -> None:
     st.dataframe(frame, hide_index=True, width="stretch")
     if target:
         new = sum(1 for h in found.items if not h.in_dataset)
-        if st.button(f"Add all {new} new inputs to {target}", disabled=new == 0, type="primary"):
-            body: dict[str, Any] = dict(p for p in params if p[1] is not None)
-            body["reasons"] = reasons
-            body.update(dict(ctx.window.params()))
-            res = datasets_api.add_from_filter(target, body)
-            st.success(
-                f"{target}: added {res.added}, skipped {res.skipped_duplicates} already there (version {res.version})"
-            )
+        body: dict[str, Any] = dict(p for p in params if p[1] is not None)
+        body.update(reasons=reasons, **dict(ctx.window.params()))
+        st.button(
+            f"Add all {new} new inputs to {target}",
+            disabled=new == 0,
+            type="primary",
+            on_click=_bulk_add,
+            args=(target, body),
+        )
+    _show_outcome()
     st.subheader("Review")
     _review(found.items, target)
 
@@ -115,7 +117,7 @@ def _review(examples: list[HardExample], target: str | None) -> None:
     left.page_link("pages/traces.py", label=f"Trace {h.trace_id[:12]}…", query_params={"trace": h.trace_id})
     right.markdown("**What the app answered**")
     right.code(_text(h.output), wrap_lines=True)
-    expected = right.text_area(
+    right.text_area(
         "Expected output (what it should have answered)",
         value=_text(h.output),
         key=f"expected-{h.trace_id}",
@@ -123,21 +125,66 @@ def _review(examples: list[HardExample], target: str | None) -> None:
     )
     if h.in_dataset:
         st.info(f"This input is already in {target}; edit its expected output on the Datasets page.")
-    elif st.button("Add to dataset", disabled=not target, type="primary"):
-        assert target is not None
-        item = {
-            "input": h.input,
-            "expected_output": _parsed(expected) if expected.strip() else None,
-            "metadata": {"reasons": h.reasons, "details": h.details, "trace_name": h.name, "service": h.service},
-            "tags": ["hard-example", *h.reasons],
-            "source_trace_id": h.trace_id,
-            "source_span_id": h.span_id,
-        }
+        return
+    st.button(
+        "Add to dataset",
+        key=f"add-{h.trace_id}",
+        disabled=not target,
+        type="primary",
+        on_click=_add_one,
+        args=(target, h, f"expected-{h.trace_id}"),
+    )
+
+
+# Buttons act in callbacks: they run before the script, so their outcome survives the app's reruns.
+_OUTCOME = "hard_examples_outcome"
+
+
+def _remember(kind: str, text: str) -> None:
+    st.session_state[_OUTCOME] = (kind, text)
+
+
+def _show_outcome() -> None:
+    kind, text = st.session_state.pop(_OUTCOME, (None, ""))
+    if kind == "success":
+        st.success(text)
+    elif kind == "info":
+        st.info(text)
+    elif kind == "error":
+        st.error(text)
+
+
+def _bulk_add(target: str, body: dict[str, Any]) -> None:
+    try:
+        res = datasets_api.add_from_filter(target, body)
+    except api.ApiError as exc:
+        _remember("error", str(exc))
+        return
+    _remember(
+        "success",
+        f"{target}: added {res.added}, skipped {res.skipped_duplicates} already there (version {res.version})",
+    )
+
+
+def _add_one(target: str, h: HardExample, text_key: str) -> None:
+    expected = str(st.session_state.get(text_key) or "")
+    item = {
+        "input": h.input,
+        "expected_output": _parsed(expected) if expected.strip() else None,
+        "metadata": {"reasons": h.reasons, "details": h.details, "trace_name": h.name, "service": h.service},
+        "tags": ["hard-example", *h.reasons],
+        "source_trace_id": h.trace_id,
+        "source_span_id": h.span_id,
+    }
+    try:
         res = datasets_api.add_items(target, [item], message=f"reviewed {h.trace_id[:12]}")
-        if res.created_version:
-            st.success(f"Added to {target} (version {res.version}).")
-        else:
-            st.info(f"{target} already has this input.")
+    except api.ApiError as exc:
+        _remember("error", str(exc))
+        return
+    if res.created_version:
+        _remember("success", f"Added to {target} (version {res.version}).")
+    else:
+        _remember("info", f"{target} already has this input.")
 
 
 if __name__ == "__main__":
