@@ -105,6 +105,7 @@ class Collector:
         self.flusher.on_stored = self.evaluators.on_stored
         self.storage_ready = threading.Event()
         self.storage_error = ""
+        self._running = False
         self._init_thread = threading.Thread(target=self._init_storage, name="spanscope-init", daemon=True)
 
     def start(self) -> None:
@@ -130,13 +131,17 @@ class Collector:
                 time.sleep(delay)
                 delay = min(delay * 2, 10.0)
         self.storage_error = ""
-        self.storage_ready.set()
         self.flusher.start()
-        for service in self.services:
-            service.start()
+        self._running = True
+        for service in self.services:  # before readiness: an API that needs a service never sees it unstarted
+            try:
+                service.start()
+            except Exception:
+                log.exception("starting %s failed", type(service).__name__)
+        self.storage_ready.set()
 
     def stop(self) -> None:
-        if self.storage_ready.is_set():
+        if self._running:
             for service in reversed(self.services):
                 try:
                     service.stop()
