@@ -68,17 +68,7 @@ def rule_window(rule: AlertRule, now: float | None = None) -> TimeRange:
 
 
 def _filters(rule: AlertRule) -> SpanFilters:
-    f = rule.filters
-    return SpanFilters(
-        service=tuple(f.service),
-        environment=tuple(f.environment),
-        kind=tuple(f.kind),
-        name=tuple(f.name),
-        model=tuple(f.model),
-        provider=tuple(f.provider),
-        prompt_name=tuple(f.prompt_name),
-        prompt_version=tuple(f.prompt_version),
-    )
+    return SpanFilters.of(rule.filters)
 
 
 def breached(rule: AlertRule, value: float | None, samples: int) -> bool:

@@ -69,19 +69,7 @@ MetricsParam = Annotated[
 
 
 def span_filters(f: SpanFilterParams) -> SpanFilters:
-    return SpanFilters(
-        service=tuple(f.service),
-        environment=tuple(f.environment),
-        kind=tuple(f.kind),
-        name=tuple(f.name),
-        model=tuple(f.model),
-        provider=tuple(f.provider),
-        prompt_name=tuple(f.prompt_name),
-        prompt_version=tuple(f.prompt_version),
-        user_id=tuple(f.user_id),
-        session_id=tuple(f.session_id),
-        tag=tuple(f.tag),
-    )
+    return SpanFilters.of(f)
 
 
 def _values(row: dict[str, Any], metrics: list[Metric] | tuple[Metric, ...]) -> dict[Metric, float | None]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -153,6 +153,12 @@ class SpanFilters:
         "prompt_name",
         "prompt_version",
     )
+
+    @classmethod
+    def of(cls, source: object) -> SpanFilters:
+        """From any object with list fields of the same names (query parameters, an alert rule's
+        filters); a field the source lacks stays empty."""
+        return cls(**{f.name: tuple(getattr(source, f.name, ()) or ()) for f in fields(cls)})
 
     @property
     def needs_spans(self) -> bool:
