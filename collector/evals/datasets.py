@@ -76,7 +76,8 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
 
 
-def _loads(text: str) -> Any:
+def json_or_text(text: str) -> Any:
+    """A stored JSON value back, or the text itself when it is not JSON (None for empty)."""
     if text == "":
         return None
     try:
@@ -180,9 +181,9 @@ def _item_rows(storage: Storage, project: str, name: str, version: int) -> list[
 def _item(r: dict[str, Any]) -> DatasetItem:
     return DatasetItem(
         item_id=r["item_id"],
-        input=_loads(r["a_input"]),
-        expected_output=_loads(r["a_expected"]),
-        metadata=_loads(r["a_metadata"]) or {},
+        input=json_or_text(r["a_input"]),
+        expected_output=json_or_text(r["a_expected"]),
+        metadata=json_or_text(r["a_metadata"]) or {},
         tags=list(r["a_tags"]),
         source_trace_id=r["a_trace"] or None,
         source_span_id=r["a_span"] or None,

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 from spanscope.collector.api.querying import PROJECT, Params, from_us
-from spanscope.collector.evals.datasets import DatasetError, DatasetNotFound, items_at
+from spanscope.collector.evals.datasets import DatasetError, DatasetNotFound, items_at, json_or_text
 from spanscope.collector.storage import Storage
 from spanscope.schemas.datasets import (
     EvalItemResult,
@@ -30,15 +30,6 @@ _RUN_COLUMNS = (
 )
 
 
-def _loads(text: str) -> Any:
-    if text == "":
-        return None
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return text
-
-
 def _run(r: dict[str, Any]) -> EvalRun:
     counts = dict(r["score_counts"])
     return EvalRun(
@@ -47,7 +38,7 @@ def _run(r: dict[str, Any]) -> EvalRun:
         dataset_version=int(r["dataset_version"]),
         target=r["target"],
         created_at=from_us(int(r["created_us"])),
-        metadata=_loads(r["metadata"]) or {},
+        metadata=json_or_text(r["metadata"]) or {},
         item_count=int(r["item_count"]),
         error_count=int(r["error_count"]),
         scores={k: ScoreSummary(mean=float(v), count=int(counts.get(k, 0))) for k, v in dict(r["score_means"]).items()},
@@ -150,7 +141,7 @@ def run_detail(storage: Storage, project: str, run_id: str) -> EvalRunDetail:
     results = [
         EvalItemResult(
             item_id=r["item_id"],
-            output=_loads(r["output"]),
+            output=json_or_text(r["output"]),
             error=r["error"] or None,
             latency_ms=float(r["latency_ms"]),
             scores=dict(r["scores"]),
