@@ -398,7 +398,8 @@ def _decode_traces_pb(body: bytes, limits: Limits) -> DecodeResult:
                     name, status_message = _text(name), _text(status_message)
                 if lenient:
                     fixed = _fix_text(attrs)
-                    if fixed is None or any(isinstance(x, bytes) for x in (name, status_message)):
+                    texts = (name, status_message, scope, *(ev.name for ev in events))
+                    if fixed is None or any(isinstance(x, bytes) for x in texts):
                         res.reject(f"span {span_id}: contains invalid UTF-8")
                         continue
                     attrs = fixed

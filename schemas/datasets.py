@@ -213,7 +213,8 @@ class HardExampleFilter(BaseModel):
         if isinstance(v, str):
             v = [v]
         if isinstance(v, list):
-            return [part.strip() for x in v for part in (x.split(",") if isinstance(x, str) else [x]) if part != ""]
+            parts = (part for x in v for part in (x.split(",") if isinstance(x, str) else [x]))
+            return [part.strip() if isinstance(part, str) else part for part in parts if part != ""]
         return v
 
     @field_validator("reasons")

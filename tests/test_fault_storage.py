@@ -91,7 +91,7 @@ def test_storage_outage_mid_stream_stores_every_acknowledged_span_exactly_once(
         assert all(code == 503 and int(retry) > 0 for code, retry, _ in stream.refusals), stream.refusals[:5]
         clickhouse.start()
         refused = len(stream.refusals)
-        stream.wait_for(lambda: len(stream.acked) >= acked_at_outage + 60 * BATCH)  # flowing again
+        stream.wait_for(lambda: len(stream.acked) >= acked_at_outage + 40 * BATCH)  # flowing again
         stream.stop.set()
         stream.thread.join()
         assert len(stream.refusals) >= refused
