@@ -27,6 +27,7 @@ _TO = re.compile(r"\bTO (\w+)\.(\w+)")
 _SOURCE = re.compile(r"\b(FROM|JOIN)\s+(\w+)\.(\w+)(\s+(?:AS\s+)?(?!(?:WHERE|GROUP|ORDER|LIMIT|SETTINGS|ON|USING|"
                      r"PREWHERE|FINAL|SAMPLE|ARRAY|LEFT|RIGHT|INNER|FULL|CROSS|JOIN|UNION|HAVING)\b)\w+)?",
                      re.I)
+_MODIFY_QUERY = re.compile(r"^\s*MODIFY QUERY\b", re.I)
 _COLUMN_ACTION = re.compile(r"^(?:ADD|DROP|MODIFY|RENAME|COMMENT) COLUMN\b", re.I)
 LOCAL_SUFFIX = "_local"
 
@@ -98,9 +99,8 @@ class ClusterRenderer:
     def _local_ref(self, db: str, name: str) -> str:
         return f"{db}.{name}{LOCAL_SUFFIX}" if name in self.sharded else f"{db}.{name}"
 
-    def _view(self, stmt: str, m: re.Match[str]) -> list[str]:
-        head, rest = m.group(0), stmt[m.end() :]
-        rest = _TO.sub(lambda t: f"TO {self._local_ref(t.group(1), t.group(2))}", rest, count=1)
+    def _local_sources(self, query: str) -> str:
+        """A view's query reading the `_local` tables of sharded sources."""
 
         def source(s: re.Match[str]) -> str:
             keyword, db, name, alias = s.group(1), s.group(2), s.group(3), s.group(4)
@@ -109,10 +109,17 @@ class ClusterRenderer:
             # The bare name stays usable as a qualifier (`spans.start_time`) through an alias.
             return f"{keyword} {db}.{name}{LOCAL_SUFFIX}{alias if alias else f' AS {name}'}"
 
-        return [f"{head} {self.on}{_SOURCE.sub(source, rest)}"]
+        return _SOURCE.sub(source, query)
+
+    def _view(self, stmt: str, m: re.Match[str]) -> list[str]:
+        head, rest = m.group(0), stmt[m.end() :]
+        rest = _TO.sub(lambda t: f"TO {self._local_ref(t.group(1), t.group(2))}", rest, count=1)
+        return [f"{head} {self.on}{self._local_sources(rest)}"]
 
     def _alter(self, stmt: str, m: re.Match[str]) -> list[str]:
         db, name, actions = m.group(1), m.group(2), stmt[m.end() :]
+        if _MODIFY_QUERY.match(actions):  # a view's new query reads local tables like its CREATE did
+            return [f"ALTER TABLE {db}.{name} {self.on} {self._local_sources(actions)}"]
         if name not in self.sharded:
             return [f"ALTER TABLE {db}.{name} {self.on} {actions}"]
         out = [f"ALTER TABLE {db}.{name}{LOCAL_SUFFIX} {self.on} {actions}"]

@@ -42,6 +42,8 @@ def wait_for(fn: Any, expected: Any, timeout: float = 30.0) -> Any:
         ("spans", "TTL toDateTime(start_time) + toIntervalDay(retention_days)"),
         ("scores", "TTL toDateTime(timestamp) + toIntervalDay(retention_days)"),
         ("span_content", "TTL toDateTime(time) + toIntervalDay(least(retention_days, 7))"),
+        ("trace_index", "TTL toDateTime(end_time) + toIntervalDay(retention_days)"),
+        ("trace_summary", "TTL toDateTime(end_time) + toIntervalDay(retention_days)"),
     ],
 )
 def test_ttl_reads_each_rows_retention_in_the_ddl(client: TestClient, table: str, ttl: str) -> None:
@@ -127,9 +129,11 @@ def test_shortening_retention_drops_rows_older_than_it(client: TestClient) -> No
     assert client.put("/api/project/retention", json={"retention_days": 7}, headers=bearer(admin)).status_code == 200
     q = "SELECT min(retention_days) FROM spanscope.spans WHERE project_id = 'expire'"
     assert wait_for(lambda: scalar(client, q), 7) == 7
-    storage_of(client).command("OPTIMIZE TABLE spanscope.spans FINAL")  # merges apply the TTL now
-    ids = storage_of(client).query("SELECT trace_id FROM spanscope.spans WHERE project_id = 'expire'")
-    assert ids == [(recent,)]
+    storage = storage_of(client)
+    for table in ("spans", "trace_index", "trace_summary"):
+        storage.command(f"OPTIMIZE TABLE spanscope.{table} FINAL")  # merges apply the TTL now
+        ids = storage.query(f"SELECT DISTINCT trace_id FROM spanscope.{table} WHERE project_id = 'expire'")
+        assert ids == [(recent,)], table
 
 
 def test_usage_counts_the_projects_rows_and_estimates_its_bytes(client: TestClient) -> None:
