@@ -194,6 +194,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         if not _wait_http(f"{api}/healthz", 60):
             print("spanscope: the collector did not start; see the log above", file=sys.stderr)
             return
+        # Storage migrates in the background; the demo's first scores would meet a 503 before it is ready.
+        _wait_http(f"{api}/readyz", 60)
         cmd, env = _dashboard_command(args.dashboard_port, api)
         env.update(dashboard_env)
         children.append(subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
