@@ -9,23 +9,23 @@ from __future__ import annotations
 import streamlit as st
 from spanscope.dashboard import api, filters, login, ui
 
-ui.require_app()
 st.set_page_config(page_title="spanscope", page_icon=":material/troubleshoot:", layout="wide")
 st.set_option("client.toolbarMode", "minimal")
 login.require_login()
 
-# One line per page; the first is the home page. Later issues add Datasets, Drift and Alerts here.
-# A page script ends with `if __name__ == "__main__": ui.require_app(); render()`.
+# One line per page; the first is the home page. A page script ends with
+# `if __name__ == "__main__": render()`. (The folder is `views/`, not `pages/`: Streamlit would treat
+# a `pages/` folder next to this script as its older file-based navigation.)
 PAGES = [
-    st.Page("pages/overview.py", title="Overview", icon=":material/monitoring:", default=True),
-    st.Page("pages/traces.py", title="Traces", icon=":material/account_tree:"),
-    st.Page("pages/cost.py", title="Cost", icon=":material/payments:"),
-    st.Page("pages/prompts.py", title="Prompt versions", icon=":material/compare_arrows:"),
-    st.Page("pages/hard_examples.py", title="Hard examples", icon=":material/report:"),
-    st.Page("pages/datasets.py", title="Datasets", icon=":material/dataset:"),
-    st.Page("pages/drift.py", title="Drift", icon=":material/query_stats:"),
-    st.Page("pages/alerts.py", title="Alerts", icon=":material/notifications:"),
-    st.Page("pages/projects.py", title="Project", icon=":material/database:"),
+    st.Page("views/overview.py", title="Overview", icon=":material/monitoring:", default=True),
+    st.Page("views/traces.py", title="Traces", icon=":material/account_tree:"),
+    st.Page("views/cost.py", title="Cost", icon=":material/payments:"),
+    st.Page("views/prompts.py", title="Prompt versions", icon=":material/compare_arrows:"),
+    st.Page("views/hard_examples.py", title="Hard examples", icon=":material/report:"),
+    st.Page("views/datasets.py", title="Datasets", icon=":material/dataset:"),
+    st.Page("views/drift.py", title="Drift", icon=":material/query_stats:"),
+    st.Page("views/alerts.py", title="Alerts", icon=":material/notifications:"),
+    st.Page("views/projects.py", title="Project", icon=":material/database:"),
 ]
 
 page = st.navigation(PAGES)

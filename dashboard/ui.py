@@ -1,4 +1,4 @@
-"""Pieces every page shares: the multipage guard, the error box, the empty state and KPI tiles."""
+"""Pieces every page shares: the error box, the empty state and KPI tiles."""
 
 from __future__ import annotations
 
@@ -8,22 +8,8 @@ from typing import Literal
 
 import streamlit as st
 from spanscope.dashboard import api, fmt
-from streamlit.runtime.pages_manager import PagesManager
 
 DeltaColor = Literal["normal", "inverse", "off"]
-
-
-def require_app() -> None:
-    """Make sure app.py (sidebar, filters, navigation) runs, whatever URL opened the session.
-
-    Because `dashboard/pages/` exists next to app.py, Streamlit starts in its legacy "pages
-    directory" mode and, for a URL like /traces on a fresh server (or in AppTest), runs the page
-    file alone. Switching the mode off and rerunning makes it run app.py, whose `st.navigation`
-    then picks the page.
-    """
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
 
 
 def error_box(exc: api.ApiError) -> None:

@@ -145,7 +145,7 @@ def test_alerts_page_shows_rules_firing_state_and_history(
     monkeypatch.delenv("SPANSCOPE_API_KEY", raising=False)
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.query_params["range"] = "1h"
-    at.switch_page("pages/alerts.py")
+    at.switch_page("views/alerts.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Alerts"

@@ -95,7 +95,7 @@ def test_the_right_password_opens_the_dashboard_which_reads_with_its_key_and_nev
     at.text_input[0].input(PASSWORD)
     at.button[0].click().run()
     assert not at.exception
-    at.switch_page("pages/projects.py").run()
+    at.switch_page("views/projects.py").run()
     text = shown(at)
     assert "Project default" in text
     assert DASHBOARD_KEY not in text and ADMIN not in text

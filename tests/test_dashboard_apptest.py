@@ -151,7 +151,7 @@ def app(page: str | None = None, **params: str | list[str]) -> AppTest:
     for key, value in params.items():
         at.query_params[key] = value
     if page:
-        at.switch_page(f"pages/{page}.py")
+        at.switch_page(f"views/{page}.py")
     return at.run()
 
 

@@ -34,7 +34,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 # (url path, title) of every page in the dashboard's menu, read from app.py so a new page is covered.
 PAGE_TITLES = re.findall(
-    r'st\.Page\("pages/(\w+)\.py", title="([^"]+)"',
+    r'st\.Page\("views/(\w+)\.py", title="([^"]+)"',
     (Path(__file__).parents[1] / "dashboard" / "app.py").read_text(),
 )
 
@@ -278,7 +278,7 @@ def test_every_page_renders_in_chromium(
     demo_collector: CollectorProcess,  # noqa: F811
 ) -> None:
     # First a shared link to one trace, on the freshly started server: the page must come with the
-    # sidebar and menu (Streamlit would otherwise run pages/traces.py alone; see ui.require_app).
+    # sidebar and menu.
     trace_id, name = fallback_trace(demo_collector)
     state = check_page(chrome, f"{dashboard}/traces?trace={trace_id}", f"Trace: {name}", 1, "trace")
     assert any("Waterfall" in h for h in state["h3"])

@@ -85,7 +85,7 @@ def api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def drift_page() -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    at.switch_page("pages/drift.py")
+    at.switch_page("views/drift.py")
     return at.run()
 
 

@@ -253,7 +253,7 @@ def _page(loop: Loop, monkeypatch: pytest.MonkeyPatch, page: str) -> AppTest:
     monkeypatch.delenv("SPANSCOPE_API_KEY", raising=False)
     at = AppTest.from_file(str(DASHBOARD), default_timeout=60)
     at.query_params["range"] = "1h"
-    at.switch_page(f"pages/{page}.py")
+    at.switch_page(f"views/{page}.py")
     at.run()
     assert not at.exception, "\n".join(str(e.value) for e in at.exception)
     return at

@@ -78,7 +78,7 @@ def opened(trace: tuple[str, str, str], monkeypatch: pytest.MonkeyPatch) -> tupl
     monkeypatch.delenv("SPANSCOPE_API_KEY", raising=False)
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.query_params["trace"] = trace_id
-    at.switch_page("pages/traces.py")
+    at.switch_page("views/traces.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at, url, trace_id
@@ -123,7 +123,7 @@ def test_the_trace_list_filters_by_a_score_label(trace: tuple[str, str, str], mo
     url, trace_id, _ = trace
     monkeypatch.setenv("SPANSCOPE_API_URL", url)
     at = AppTest.from_file(str(APP), default_timeout=60)
-    at.switch_page("pages/traces.py")
+    at.switch_page("views/traces.py")
     at.run()
     at.selectbox(key="tq_score").set_value("topic").run()
     at.text_input(key="tq_score_value").input("geography").run()

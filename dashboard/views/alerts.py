@@ -167,5 +167,4 @@ def _rule_label(rule_id: str, rules: list[AlertRule]) -> str:
 
 
 if __name__ == "__main__":
-    ui.require_app()
     render()

@@ -709,5 +709,4 @@ def _event(ev: Any) -> None:
 
 
 if __name__ == "__main__":
-    ui.require_app()
     render()

@@ -342,5 +342,4 @@ def _num(v: float | None) -> str:
 
 
 if __name__ == "__main__":
-    ui.require_app()
     render()

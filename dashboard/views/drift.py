@@ -266,5 +266,4 @@ def _movers(report: DriftReport) -> None:
 
 
 if __name__ == "__main__":
-    ui.require_app()
     render()

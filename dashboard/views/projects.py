@@ -36,5 +36,4 @@ def render() -> None:
 
 
 if __name__ == "__main__":
-    ui.require_app()
     render()

@@ -114,7 +114,7 @@ def _review(examples: list[HardExample], target: str | None) -> None:
     left.code(_text(h.input), language="json" if not isinstance(h.input, str) else None, wrap_lines=True)
     left.markdown("**Why it is here**")
     left.write("\n".join(f"- {d}" for d in h.details))
-    left.page_link("pages/traces.py", label=f"Trace {h.trace_id[:12]}…", query_params={"trace": h.trace_id})
+    left.page_link("views/traces.py", label=f"Trace {h.trace_id[:12]}…", query_params={"trace": h.trace_id})
     right.markdown("**What the app answered**")
     right.code(_text(h.output), wrap_lines=True)
     right.text_area(
@@ -188,5 +188,4 @@ def _add_one(target: str, h: HardExample, text_key: str) -> None:
 
 
 if __name__ == "__main__":
-    ui.require_app()
     render()

@@ -295,5 +295,4 @@ def _breakdown(ctx: filters.Context, dimension: str, label: str) -> None:
 
 
 if __name__ == "__main__":
-    ui.require_app()
     render()

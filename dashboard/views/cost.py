@@ -241,9 +241,8 @@ def _top_traces(ctx: filters.Context) -> None:
     rows = list(event.selection.rows)
     if rows:
         st.session_state["trace_id"] = items[rows[0]].trace_id
-        st.switch_page("pages/traces.py")
+        st.switch_page("views/traces.py")
 
 
 if __name__ == "__main__":
-    ui.require_app()
     render()

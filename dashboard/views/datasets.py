@@ -235,5 +235,4 @@ def _runs(name: str) -> None:
 
 
 if __name__ == "__main__":
-    ui.require_app()
     render()
