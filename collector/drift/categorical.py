@@ -1,6 +1,6 @@
 """Categorical mixes: model, finish reason and output language, by Jensen–Shannon distance and chi-square.
 
-Model and finish-reason counts come from one `GROUP BY` over spans. The spans table has no output
+Model and finish-reason counts come from the per-span scan (`scan`). The spans table has no output
 language, so a bounded, deterministic sample of outputs per window (`sample`) is detected in Python;
 the test then runs on the sample's counts.
 """
@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from spanscope.collector.api.querying import Params
 from spanscope.collector.drift import stats
-from spanscope.collector.drift.sample import sample_texts
-from spanscope.collector.drift.scope import Windows, span_scope
+from spanscope.collector.drift.sample import HourCounts, sample_texts
+from spanscope.collector.drift.scope import Windows
 from spanscope.collector.evals.language import detect_language
 from spanscope.collector.storage import Storage
 from spanscope.schemas.drift import DriftRequest, DriftSignal, DriftSignalName, DriftThresholds
@@ -23,7 +22,7 @@ OTHER = "__other__"
 LANGUAGE_SAMPLE = 250
 # Enough text to tell a language apart; detection time grows with length.
 LANGUAGE_CHARS = 600
-LLM_OUTPUT = "is_llm_call = 1 AND output != ''"
+LLM_OUTPUT = "is_llm_call = 1 AND notEmpty(output)"
 
 Mixes = dict[tuple[str, int], Counter[str]]
 
@@ -49,32 +48,20 @@ def definitions(req: DriftRequest) -> list[MixDef]:
     return [d for d in MIXES if req.wants(d.name.value)]
 
 
-def mixes(storage: Storage, project: str, req: DriftRequest, windows: Windows, defs: list[MixDef]) -> Mixes:
-    """{(signal, window): Counter(category → count)} in one scan."""
-    out: Mixes = defaultdict(Counter)
-    if not defs:
-        return out
-    p = Params(project)
-    tuples = ", ".join(f"tuple({p.bind(d.name.value, 'String')}, {d.value}, toUInt8({d.rows}))" for d in defs)
-    sql = (
-        f"SELECT w, t.1 AS sig, t.2 AS cat, count() AS n FROM {storage.table('spans')} "
-        f"ARRAY JOIN {windows.index(p)} AS w "
-        f"ARRAY JOIN arrayFilter(x -> x.3 = 1, [{tuples}]) AS t "
-        f"WHERE {span_scope(p, req)} AND {windows.where(p)} GROUP BY w, sig, cat"
-    )
-    for w, sig, cat, n in storage.query(sql, p.values):
-        out[(str(sig), int(w))][str(cat)] += int(n)
-    return out
-
-
 def language_mix(
-    storage: Storage, project: str, req: DriftRequest, windows: Windows, per_window: int = LANGUAGE_SAMPLE
+    storage: Storage,
+    project: str,
+    req: DriftRequest,
+    windows: Windows,
+    hours: HourCounts,
+    per_window: int = LANGUAGE_SAMPLE,
 ) -> Mixes:
-    """Languages of up to `per_window` sampled LLM outputs per window."""
+    """Languages of up to `per_window` sampled LLM outputs per window (`hours`: the `sample.hour_counts`
+    of LLM_OUTPUT)."""
     out: Mixes = defaultdict(Counter)
     if not req.wants(DriftSignalName.OUTPUT_LANGUAGE_MIX.value):
         return out
-    _, rows = sample_texts(storage, project, req, windows, "output", LLM_OUTPUT, per_window)
+    _, rows = sample_texts(storage, project, req, windows, "output", LLM_OUTPUT, hours, per_window)
     for row in rows:
         out[(DriftSignalName.OUTPUT_LANGUAGE_MIX.value, row.window)][detect_language(row.text[:LANGUAGE_CHARS])] += 1
     return out

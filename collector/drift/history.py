@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from spanscope.collector.api.querying import QueryError, from_us
-from spanscope.collector.drift import categorical, numeric, rates
+from spanscope.collector.drift import categorical, numeric, rates, scan
 from spanscope.collector.drift.scope import BASELINE, CURRENT, Windows
 from spanscope.collector.storage import Storage
 from spanscope.schemas.drift import (
@@ -74,14 +74,14 @@ def _per_bucket(
         label = f"Score {signal.removeprefix(SCORE_PREFIX)}"
         return {i: numeric.compare(signal, label, *numeric.window_pair(scores, signal, i), th) for i in buckets}
     for nd in numeric.definitions(req):
-        hists = numeric.span_histograms(storage, project, req, windows, [nd])
+        hists, _ = scan.span_signals(storage, project, req, windows, [nd], [])
         return {i: numeric.compare(signal, nd.label, *numeric.window_pair(hists, signal, i), th) for i in buckets}
     for rd in rates.definitions(req):
         counts = rates.counts(storage, project, req, windows, [rd])
         base = counts[BASELINE].get(signal, (0, 0))
         return {i: rates.compare(rd, base, counts[i].get(signal, (0, 0)), th) for i in buckets}
     for md in categorical.definitions(req):
-        mixes = categorical.mixes(storage, project, req, windows, [md])
+        _, mixes = scan.span_signals(storage, project, req, windows, [], [md])
         return {
             i: categorical.compare(signal, md.label, mixes[(signal, BASELINE)], mixes[(signal, i)], th) for i in buckets
         }

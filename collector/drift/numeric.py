@@ -1,6 +1,6 @@
 """Numeric signals: per-window histograms of quantised values from ClickHouse, then PSI and KS.
 
-One `GROUP BY` pass gives, for every numeric signal and window, the count of each quantised value:
+One query (`scan`) gives, for every numeric signal and window, the count of each quantised value:
 the key keeps the sign and order of x and is `round(ln|x|·KEY_SCALE)` shifted positive, so values
 of any scale (a cost of $0.0001 as well as 30 s of latency) are resolved to 0.2%, small integers
 such as token counts (below ~500) exactly, and 0 is a key of its own. From the baseline's histogram
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from spanscope.collector.api.querying import Params
 from spanscope.collector.drift import stats
-from spanscope.collector.drift.scope import BASELINE, Windows, span_scope, step_population
+from spanscope.collector.drift.scope import BASELINE, Windows, span_scope, split, step_population
 from spanscope.collector.storage import Storage
 from spanscope.schemas.drift import SCORE_PREFIX, DriftRequest, DriftSignal, DriftSignalName, DriftThresholds
 
@@ -35,7 +35,7 @@ Histogram = dict[int, int]
 class NumericDef:
     name: DriftSignalName
     label: str
-    value: str  # SQL Float64 expression over spans
+    value: str  # SQL numeric expression over spans
     rows: str  # SQL condition: the spans that carry the value
 
 
@@ -43,25 +43,27 @@ def definitions(req: DriftRequest) -> list[NumericDef]:
     llm = "is_llm_call = 1"
     defs = [
         NumericDef(DriftSignalName.LATENCY_MS, "Latency (ms)", "duration_ms", step_population(req)),
-        NumericDef(DriftSignalName.INPUT_TOKENS, "Input tokens per call", "toFloat64(input_tokens)", llm),
-        NumericDef(DriftSignalName.OUTPUT_TOKENS, "Output tokens per call", "toFloat64(output_tokens)", llm),
+        NumericDef(DriftSignalName.INPUT_TOKENS, "Input tokens per call", "input_tokens", llm),
+        NumericDef(DriftSignalName.OUTPUT_TOKENS, "Output tokens per call", "output_tokens", llm),
         NumericDef(DriftSignalName.COST_USD, "Cost per call (USD)", "cost_usd", llm),
         NumericDef(
             DriftSignalName.OUTPUT_LENGTH,
             "Output length (bytes)",
-            # Bytes, not characters: `length` reads only the column's sizes, `lengthUTF8` the whole text,
-            # which on millions of outputs triples the cost of this scan.
-            "toFloat64(length(output))",
-            f"{llm} AND output != ''",
+            # Bytes, not characters: `length` reads only the column's sizes (`output.size`), `lengthUTF8`
+            # would decompress every output, which on millions of outputs triples the cost of this scan.
+            "length(output)",
+            f"{llm} AND notEmpty(output)",
         ),
     ]
     return [d for d in defs if req.wants(d.name.value)]
 
 
 def key_sql(value: str) -> str:
-    """SQL: the quantised key of a Float64 expression."""
-    magnitude = f"{KEY_OFFSET} + round(greatest(log(abs({value})), {MIN_LOG}) * {KEY_SCALE:g})"
-    return f"toInt32(if({value} = 0, 0, sign({value}) * ({magnitude})))"
+    """SQL: the quantised key of a numeric expression (0 for 0: `sign` zeroes it, and log(0) = -inf is
+    floored at MIN_LOG, so no branch is needed)."""
+    x = f"toFloat64({value})"
+    magnitude = f"{KEY_OFFSET} + round(greatest(log(abs({x})), {MIN_LOG}) * {KEY_SCALE:g})"
+    return f"toInt32(sign({x}) * ({magnitude}))"
 
 
 def key_value(key: int) -> float:
@@ -69,30 +71,6 @@ def key_value(key: int) -> float:
     if key == 0:
         return 0.0
     return math.copysign(math.exp((abs(key) - KEY_OFFSET) / KEY_SCALE), key)
-
-
-def span_histograms(
-    storage: Storage, project: str, req: DriftRequest, windows: Windows, defs: list[NumericDef]
-) -> dict[tuple[str, int], Histogram]:
-    """{(signal, window): {key: count}} for the numeric span signals, in one scan."""
-    out: dict[tuple[str, int], Histogram] = defaultdict(dict)
-    if not defs:
-        return out
-    p = Params(project)
-    tuples = ", ".join(
-        f"tuple({p.bind(d.name.value, 'String')}, toFloat64({d.value}), toUInt8({d.rows}))" for d in defs
-    )
-    sql = (
-        f"SELECT w, t.1 AS sig, {key_sql('t.2')} AS k, count() AS n "
-        f"FROM {storage.table('spans')} "
-        f"ARRAY JOIN {windows.index(p)} AS w "
-        f"ARRAY JOIN arrayFilter(x -> x.3 = 1, [{tuples}]) AS t "
-        f"WHERE {span_scope(p, req)} AND {windows.where(p)} "
-        "GROUP BY w, sig, k"
-    )
-    for w, sig, k, n in storage.query(sql, p.values):
-        out[(str(sig), int(w))][int(k)] = int(n)
-    return out
 
 
 def score_histograms(
@@ -110,23 +88,27 @@ def score_histograms(
             f"WHERE {span_scope(p, req)} AND {windows.where(p)})"
         )
     sql = (
-        f"SELECT w, name, {key_sql('assumeNotNull(value)')} AS k, count() AS n "
+        f"SELECT name, {key_sql('assumeNotNull(value)')} AS k, {windows.counts(p, 'timestamp')} "
         f"FROM {storage.table('scores')} "
-        f"ARRAY JOIN {windows.index(p, 'timestamp')} AS w "
         f"WHERE project_id = {{project:String}} AND value IS NOT NULL AND isFinite(assumeNotNull(value)) "
         f"AND {windows.where(p, 'timestamp', primary=False)} {in_scope} "
-        "GROUP BY w, name, k"
+        "GROUP BY name, k, cw"
     )
     totals: dict[str, int] = defaultdict(int)
-    rows = storage.query(sql, p.values)
-    for _, name, _, n in rows:
-        totals[str(name)] += int(n)
+    rows = [
+        (str(name), int(k), w, count)
+        for name, k, cw, nb, n in storage.query(sql, p.values)
+        for w, count in split(cw, nb, n)
+    ]
+    for name, _, _, n in rows:
+        totals[name] += n
     keep = {
         name for name in sorted(totals, key=lambda x: -totals[x])[:MAX_SCORE_NAMES] if req.wants(SCORE_PREFIX + name)
     }
-    for w, name, k, n in rows:
+    for name, k, w, n in rows:
         if name in keep:
-            out[(SCORE_PREFIX + str(name), int(w))][int(k)] = int(n)
+            hist = out[(SCORE_PREFIX + name, w)]
+            hist[k] = hist.get(k, 0) + n
     return out
 
 

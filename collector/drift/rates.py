@@ -1,7 +1,9 @@
 """Rate signals: error, fallback, guardrail block and off-format rates, two-proportion z-tests.
 
-Numerators and denominators are the `schemas.metrics` definitions on raw spans, so a drifting
-"fallback rate" is the fallback rate the dashboard and alerts show.
+Numerators and denominators are the `schemas.metrics` definitions, so a drifting "fallback rate" is
+the fallback rate the dashboard and alerts show. They are read as the dashboard reads them: whole
+days, hours and minutes of a window from the rollup tables (a few thousand rows instead of millions
+of spans), and only the partial minutes at its edges from raw spans, so the counts are exact.
 """
 
 from __future__ import annotations
@@ -9,12 +11,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from spanscope.collector.api.querying import Params
+from spanscope.collector.api.querying import ROLLUP_LEVELS, Params, _cover, span_time
 from spanscope.collector.drift import stats
-from spanscope.collector.drift.scope import Windows, span_scope
+from spanscope.collector.drift.scope import BASELINE, CURRENT, Windows, span_scope
 from spanscope.collector.storage import Storage
 from spanscope.schemas.drift import DriftRequest, DriftSignal, DriftSignalName, DriftThresholds
-from spanscope.schemas.metrics import METRICS, Metric
+from spanscope.schemas.metrics import METRICS, Metric, Source
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,11 @@ RATES = (
 )
 
 Counts = dict[int, dict[str, tuple[int, int]]]
+# The rollup levels in microseconds, then raw spans for what no whole minute covers.
+LEVELS_US = (
+    *((table, column, grain * 1_000_000, units) for table, column, grain, units in ROLLUP_LEVELS),
+    ("spans", "start_time", 1, 1),
+)
 
 
 def definitions(req: DriftRequest) -> list[RateDef]:
@@ -42,22 +49,61 @@ def definitions(req: DriftRequest) -> list[RateDef]:
 
 
 def counts(storage: Storage, project: str, req: DriftRequest, windows: Windows, defs: list[RateDef]) -> Counts:
-    """{window: {signal: (events, total)}} in one scan."""
-    out: Counts = defaultdict(dict)
+    """{window: {signal: (events, total)}} in one query."""
     if not defs:
-        return out
+        return defaultdict(dict)
+    if windows.bucket_us:
+        # Every bucket's edges would need arms of their own (hundreds for a history); one scan is cheaper.
+        return _from_spans(storage, project, req, windows, defs)
+    return _from_rollups(storage, project, req, windows, defs)
+
+
+def _from_rollups(storage: Storage, project: str, req: DriftRequest, windows: Windows, defs: list[RateDef]) -> Counts:
+    out: Counts = defaultdict(dict)
+    p = Params(project)
+    ranges = [(BASELINE, windows.base_lo, windows.base_hi)]
+    ranges += [(i, *windows.bucket(i)) for i in range(CURRENT, CURRENT + windows.buckets)]
+    branches = []
+    for w, lo, hi in ranges:
+        for table, column, a, b in _cover(lo, hi, LEVELS_US):
+            source: Source = "spans" if table == "spans" else "rollup"
+            cols = ", ".join(
+                f"{METRICS[d.events].sql(source)} AS e{i}, {METRICS[d.total].sql(source)} AS t{i}"
+                for i, d in enumerate(defs)
+            )
+            if source == "spans":
+                when = span_time(p, a, b)
+            else:
+                when = f"{column} >= {p.seconds(a // 1_000_000)} AND {column} < {p.seconds(b // 1_000_000)}"
+            branches.append(
+                f"SELECT toInt64({w}) AS w, {cols} FROM {storage.table(table)} WHERE {span_scope(p, req)} AND {when}"
+            )
+    for w, *values in storage.query(" UNION ALL ".join(branches), p.values):
+        _add(out, [int(w)], defs, values)
+    return out
+
+
+def _from_spans(storage: Storage, project: str, req: DriftRequest, windows: Windows, defs: list[RateDef]) -> Counts:
+    out: Counts = defaultdict(dict)
     p = Params(project)
     cols = ", ".join(
         f"{METRICS[d.events].sql('spans')} AS e{i}, {METRICS[d.total].sql('spans')} AS t{i}" for i, d in enumerate(defs)
     )
     sql = (
-        f"SELECT w, {cols} FROM {storage.table('spans')} ARRAY JOIN {windows.index(p)} AS w "
-        f"WHERE {span_scope(p, req)} AND {windows.where(p)} GROUP BY w"
+        f"SELECT {windows.current(p)} AS cw, {windows.in_baseline(p)} AS base, {cols} FROM {storage.table('spans')} "
+        f"WHERE {span_scope(p, req)} AND {windows.where(p)} GROUP BY cw, base"
     )
-    for row in storage.query(sql, p.values):
-        for i, d in enumerate(defs):
-            out[int(row[0])][d.name.value] = (int(row[1 + 2 * i]), int(row[2 + 2 * i]))
+    for cw, base, *values in storage.query(sql, p.values):
+        # A row in both windows (a fixed baseline overlapping the current range) counts in both.
+        _add(out, ([BASELINE] if base else []) + ([int(cw)] if cw else []), defs, values)
     return out
+
+
+def _add(out: Counts, windows: list[int], defs: list[RateDef], values: list[int]) -> None:
+    for w in windows:
+        for i, d in enumerate(defs):
+            e, t = out[w].get(d.name.value, (0, 0))
+            out[w][d.name.value] = (e + int(values[2 * i]), t + int(values[2 * i + 1]))
 
 
 def compare(d: RateDef, base: tuple[int, int], cur: tuple[int, int], th: DriftThresholds) -> DriftSignal:

@@ -2,11 +2,15 @@
 
 Windows are numbered: 0 is the baseline, 1.. are current windows (one for a report, one per time
 bucket for history). A span can sit in both the baseline and a current window when a fixed baseline
-overlaps the current range, so the window of a row is an array that queries `ARRAY JOIN`.
+overlaps the current range. Aggregating queries therefore group by the current window of a row
+(`current`, 0 for none) and either count baseline rows with `countIf` (`counts`, `split`) or group by
+`in_baseline` too: both windows come from one pass and no row is duplicated, as an `ARRAY JOIN` over
+the windows of each row would.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from spanscope.collector.api.querying import PROJECT, Params, and_all, span_time, to_us
@@ -57,16 +61,20 @@ class Windows:
             )
         return f"(({base}) OR ({cur}))"
 
-    def index(self, p: Params, column: str = "start_time") -> str:
-        """SQL Array(Int64) of the windows a row belongs to."""
-        base = self._between(p, column, self.base_lo, self.base_hi)
+    def current(self, p: Params, column: str = "start_time") -> str:
+        """SQL UInt32: the current window a row is in (CURRENT, or its bucket), 0 when in none."""
         cur = self._between(p, column, self.cur_lo, self.cur_hi)
         if not self.bucket_us:
-            cur_index = str(CURRENT)
-        else:
-            offset = f"toUnixTimestamp64Micro({column}) - {p.bind(self.cur_lo, 'Int64')}"
-            cur_index = f"{CURRENT} + intDiv({offset}, {p.bind(self.bucket_us, 'Int64')})"
-        return f"arrayFilter(x -> x >= 0, [if({base}, {BASELINE}, -1), if({cur}, {cur_index}, -1)])"
+            return f"toUInt32({cur})"
+        offset = f"toUnixTimestamp64Micro({column}) - {p.bind(self.cur_lo, 'Int64')}"
+        return f"if({cur}, toUInt32({CURRENT} + intDiv({offset}, {p.bind(self.bucket_us, 'Int64')})), 0)"
+
+    def in_baseline(self, p: Params, column: str = "start_time") -> str:
+        return self._between(p, column, self.base_lo, self.base_hi)
+
+    def counts(self, p: Params, column: str = "start_time") -> str:
+        """SQL select list `cw, nb, n` of a query grouped by `cw` (see `split`)."""
+        return f"{self.current(p, column)} AS cw, countIf({self.in_baseline(p, column)}) AS nb, count() AS n"
 
     @staticmethod
     def _between(p: Params, column: str, lo: int, hi: int) -> str:
@@ -93,3 +101,11 @@ def step_population(req: DriftRequest) -> str:
     if req.span_name is not None or req.kind is not None or req.model is not None:
         return "1"
     return IS_ROOT
+
+
+def split(cw: int, nb: int, n: int) -> Iterator[tuple[int, int]]:
+    """(window, count) of a group of rows from a query selecting `Windows.counts`."""
+    if nb:
+        yield BASELINE, int(nb)
+    if cw:
+        yield int(cw), int(n)

@@ -14,14 +14,16 @@ current sample.
 
 from __future__ import annotations
 
+import functools
 import itertools
+import math
 import re
 import zlib
 from collections import Counter
 
 import numpy as np
 from spanscope.collector.drift import stats
-from spanscope.collector.drift.sample import SampledText, sample_texts
+from spanscope.collector.drift.sample import HourCounts, SampledText, sample_texts
 from spanscope.collector.drift.scope import BASELINE, CURRENT, Windows, step_population
 from spanscope.collector.storage import Storage
 from spanscope.schemas.drift import (
@@ -41,11 +43,14 @@ MOVER_TEXT_CHARS = 300
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def terms(text: str) -> list[str]:
+@functools.lru_cache(maxsize=4 * SAMPLE)
+def terms(text: str) -> tuple[str, ...]:
+    """Words and bigrams; cached because a report reads each sampled text's terms three times."""
     words = _WORD.findall(text.lower())
-    return words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
+    return (*words, *(f"{a} {b}" for a, b in itertools.pairwise(words)))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _slot(term: str) -> tuple[int, float]:
     h = zlib.crc32(term.encode())
     return h % DIMENSIONS, 1.0 if (h >> 31) & 1 else -1.0
@@ -57,7 +62,7 @@ def vectorise(texts: list[str]) -> np.ndarray:
     for i, text in enumerate(texts):
         for term, tf in Counter(terms(text)).items():
             j, sign = _slot(term)
-            out[i, j] += sign * (1.0 + np.log(tf))
+            out[i, j] += sign * (1.0 + math.log(tf))
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     np.divide(out, norms, out=out, where=norms > 0)
     return out
@@ -83,14 +88,18 @@ def permutation_p(x: np.ndarray, n_base: int, observed: float, rounds: int = PER
     return float((1 + np.count_nonzero(d >= observed - 1e-12)) / (1 + rounds))
 
 
+def rows(req: DriftRequest) -> str:
+    """SQL condition: the spans whose inputs are sampled."""
+    return f"({step_population(req)}) AND notEmpty(input)"
+
+
 def semantic_drift(
-    storage: Storage, project: str, req: DriftRequest, windows: Windows, per_window: int = SAMPLE
+    storage: Storage, project: str, req: DriftRequest, windows: Windows, hours: HourCounts, per_window: int = SAMPLE
 ) -> tuple[SemanticDrift, DriftSignal]:
-    sizes, rows = sample_texts(
-        storage, project, req, windows, "input", f"({step_population(req)}) AND input != ''", per_window
-    )
-    base = [r for r in rows if r.window == BASELINE]
-    cur = [r for r in rows if r.window == CURRENT]
+    """`hours`: the `sample.hour_counts` of `rows(req)`."""
+    sizes, sampled = sample_texts(storage, project, req, windows, "input", rows(req), hours, per_window)
+    base = [r for r in sampled if r.window == BASELINE]
+    cur = [r for r in sampled if r.window == CURRENT]
     return compare(base, cur, sizes.get(BASELINE, 0), sizes.get(CURRENT, 0), req.thresholds, req.semantic_top)
 
 
