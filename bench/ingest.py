@@ -1,10 +1,14 @@
 """Ingest throughput: N spans over OTLP/HTTP from concurrent clients, timed until all are queryable.
 
-    python bench/ingest.py --spans 500000 --clients 4 --batch 1000
+    python bench/ingest.py --spans 500000 --clients 4 --batch 1000 [--workers 2] [--stages]
 
-Prints acknowledged and durable (queryable in ClickHouse) spans per second and the collector's peak
-RSS. Bodies are serialised before the clock starts so the clients spend little CPU on this 2-core
-machine; they still share it with the collector, as a co-located exporter would.
+Prints acknowledged and durable (queryable in ClickHouse) spans per second, the collector's peak
+RSS, the CPU time the collector and its ingest workers spent per span (what bounds throughput on
+an idle machine: 2 cores give at most 2e6 / µs-per-span spans/s) and the load average, since a
+shared machine gives the collector only part of its cores. Bodies are serialised before the clock
+starts so the clients spend little CPU; they still share the machine with the collector, as a
+co-located exporter would. `--stages` first times the per-span stages in this process (CPU time,
+best of several runs): decode, normalise, redact, JSON rows.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -42,9 +48,7 @@ def make_batch(n: int, rng: random.Random) -> bytes:
     """n spans in traces of 5: a chain root, retrieval, guardrail and two generations."""
     req = ExportTraceServiceRequest()
     rs = req.resource_spans.add()
-    rs.resource.attributes.extend(
-        [_kv("service.name", "bench-rag"), _kv("deployment.environment.name", "prod")]
-    )
+    rs.resource.attributes.extend([_kv("service.name", "bench-rag"), _kv("deployment.environment.name", "prod")])
     ss = rs.scope_spans.add()
     ss.scope.name = "bench"
     now = time.time_ns()
@@ -107,6 +111,57 @@ def make_batch(n: int, rng: random.Random) -> bytes:
     return gzip.compress(req.SerializeToString(), compresslevel=1)
 
 
+def tree_cpu_s(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) of a process and its live children, by pid."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:  # fields[1] is the parent pid
+            out[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def stages(bodies: list[bytes], repeat: int = 5) -> dict[str, float]:
+    """µs of CPU per span of each ingest stage, in this process (best of `repeat` over all bodies)."""
+    import orjson
+    from spanscope.collector import otlp
+    from spanscope.collector.normalize import NormalizeContext, normalize
+    from spanscope.collector.pricing import PriceTable
+    from spanscope.collector.security.redaction import PolicySet, redact_rows
+
+    ctx = NormalizeContext(project_id="bench", retention_days=30, prices=PriceTable.load())
+    limits, policies = otlp.Limits(), PolicySet()
+    raws = [gzip.decompress(b) for b in bodies]
+    best: dict[str, float] = {}
+    clock: Callable[[], float] = time.process_time
+    for _ in range(repeat):
+        spent = dict.fromkeys(("decode", "normalise", "redact", "JSON rows"), 0.0)
+        n = 0
+        for raw in raws:
+            t0 = clock()
+            spans = otlp.decode_traces(raw, otlp.PROTOBUF, limits).spans
+            t1 = clock()
+            rows: list[dict[str, Any]] = normalize(spans, ctx)
+            t2 = clock()
+            redact_rows(rows, policies)
+            t3 = clock()
+            [orjson.dumps(r) for r in rows]
+            t4 = clock()
+            n += len(rows)
+            for key, dt in zip(spent, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+                spent[key] += dt
+        for key, dt in spent.items():
+            best[key] = min(best.get(key, float("inf")), dt / n * 1e6)
+    best["total"] = sum(best.values())
+    return best
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -119,6 +174,8 @@ def main() -> None:
     ap.add_argument("--spans", type=int, default=500_000)
     ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--workers", type=int, default=None, help="ingest worker processes (default: the collector's)")
+    ap.add_argument("--stages", action="store_true", help="also time the ingest stages in-process")
     args = ap.parse_args()
 
     rng = random.Random(7)
@@ -126,27 +183,32 @@ def main() -> None:
     print(f"serialising {nbatches} batches of {args.batch} spans…", flush=True)
     bodies = [make_batch(args.batch, rng) for _ in range(nbatches)]
     total = nbatches * args.batch
+    if args.stages:
+        figures = stages(bodies[:20])
+        print("in-process µs of CPU per span: " + ", ".join(f"{k} {v:.1f}" for k, v in figures.items()), flush=True)
 
+    env = {"SPANSCOPE_BATCH_INTERVAL_S": "1.0"}
+    if args.workers is not None:
+        env["SPANSCOPE_INGEST_WORKERS"] = str(args.workers)
     with tempfile.TemporaryDirectory() as tmp:
-        proc = CollectorProcess(Path(tmp) / "data", env={"SPANSCOPE_BATCH_INTERVAL_S": "1.0"}).start()
+        proc = CollectorProcess(Path(tmp) / "data", env=env).start()
         assert proc.proc is not None
         retries = 0
         lock = threading.Lock()
-        queue = list(range(nbatches))
 
-        def client() -> None:
+        def client(queue: list[bytes]) -> None:
             nonlocal retries
             conn = http.client.HTTPConnection("127.0.0.1", proc.port, timeout=60)
             while True:
                 with lock:
                     if not queue:
                         break
-                    i = queue.pop()
+                    body = queue.pop()
                 while True:
                     conn.request(
                         "POST",
                         "/v1/traces",
-                        bodies[i],
+                        body,
                         {"Content-Type": "application/x-protobuf", "Content-Encoding": "gzip"},
                     )
                     r = conn.getresponse()
@@ -158,24 +220,40 @@ def main() -> None:
                     time.sleep(float(r.getheader("Retry-After") or 1))
             conn.close()
 
+        def run(queue: list[bytes], clients: int) -> None:
+            threads = [threading.Thread(target=client, args=(queue,)) for _ in range(clients)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+
+        # Two requests at once start both ingest workers, so their start-up is neither timed nor counted.
+        run([make_batch(args.batch, rng) for _ in range(2)], 2)
+        warm = proc.wait_for_count("SELECT count() FROM spanscope.spans", 2 * args.batch, timeout=120)
+        load_before = os.getloadavg()[0]
+        cpu_before = tree_cpu_s(proc.proc.pid)
         t0 = time.perf_counter()
-        threads = [threading.Thread(target=client) for _ in range(args.clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        run(list(bodies), args.clients)
         t_ack = time.perf_counter() - t0
-        stored = proc.wait_for_count("SELECT count() FROM spanscope.spans", total, timeout=600)
+        stored = proc.wait_for_count("SELECT count() FROM spanscope.spans", warm + total, timeout=600) - warm
         t_durable = time.perf_counter() - t0
+        cpu_after = tree_cpu_s(proc.proc.pid)
+        load_after = os.getloadavg()[0]
         rss = peak_rss_mb(proc.proc.pid)
         proc.stop()
 
     print(f"spans sent:           {total:,} in {nbatches} requests from {args.clients} clients")
-    print(
-        f"acknowledged:         {total / t_ack:,.0f} spans/s ({t_ack:.1f} s, {retries} retried after 429/503)"
-    )
+    print(f"acknowledged:         {total / t_ack:,.0f} spans/s ({t_ack:.1f} s, {retries} retried after 429/503)")
     print(f"durable + queryable:  {stored / t_durable:,.0f} spans/s ({t_durable:.1f} s, {stored:,} stored)")
     print(f"collector peak RSS:   {rss:,.0f} MiB")
+    spent = {pid: t - cpu_before.get(pid, 0.0) for pid, t in cpu_after.items()}
+    cpu = sum(spent.values())
+    main_cpu = spent.get(proc.proc.pid, 0.0)
+    print(
+        f"collector CPU:        {cpu / stored * 1e6:.1f} µs/span, of which {main_cpu / stored * 1e6:.1f} in the main "
+        f"process ({cpu:.1f} s over {len(spent)} processes; 2 idle cores: ≤ {2 * stored / cpu:,.0f} spans/s)"
+    )
+    print(f"load average (1 min): {load_before:.1f} before, {load_after:.1f} after")
 
 
 if __name__ == "__main__":

@@ -33,13 +33,15 @@ from spanscope.collector.normalize import (
     merge_content,
     normalize,
 )
-from spanscope.collector.normalize.wrappers import WrapperTracker
+from spanscope.collector.normalize.wrappers import WrapperTracker, as_wrapper
 from spanscope.collector.pricing import PriceTable
 from spanscope.collector.security.redaction import RedactionState, load_file, redact_patch, redact_rows
 
 log = logging.getLogger("spanscope.ingest")
 
 CONTENT_KINDS = frozenset({"generation", "embedding"})
+# Content waiting for its span is forgotten, oldest first, past this many bytes.
+PENDING_CONTENT_BYTES = 64 << 20
 
 
 # Bodies at least this large are decoded and normalised in a worker process; smaller ones inline,
@@ -54,19 +56,43 @@ def _init_worker(price_file: Path | None) -> None:
     _worker_prices = PriceTable.load(price_file)
 
 
-def _decode_and_normalize(
-    raw: bytes, mtype: str, limits: otlp.Limits, ctx_args: dict[str, Any]
-) -> tuple[list[dict[str, Any]], int, str, dict[str, int]]:
+@dataclass(slots=True)
+class PreparedSpans:
+    """A traces request made ready for the log: one JSONEachRow line per accepted span, plus what
+    the main process still needs per row (cross-request state lives there), so a worker sends back
+    compact bytes and the main process does no per-span work for most rows."""
+
+    lines: list[bytes]
+    # (row index, trace_id, span_id, parent_span_id) of the generation and embedding rows
+    llm: list[tuple[int, str, str, str]]
+    # (row index, project) of the rows a resource attribute moved to another project
+    moved: list[tuple[int, str]]
+    rejected: int
+    message: str
+    redacted: dict[str, int]
+
+
+def _decode_and_normalize(raw: bytes, mtype: str, limits: otlp.Limits, ctx_args: dict[str, Any]) -> PreparedSpans:
     """Runs in a worker process (or inline): the CPU-bound part of a traces request, redaction
     included, so secrets are gone before anything is written; returns redactions per rule."""
     policies = ctx_args.pop("redaction")
     decoded = otlp.decode_traces(raw, mtype, limits)
     if not decoded.spans:
-        return [], decoded.rejected, decoded.error_message, {}
+        return PreparedSpans([], [], [], decoded.rejected, decoded.error_message, {})
     prices = ctx_args.pop("prices", None) or _worker_prices
     assert prices is not None
     rows = normalize(decoded.spans, NormalizeContext(prices=prices, **ctx_args))
-    return rows, decoded.rejected, decoded.error_message, redact_rows(rows, policies)
+    redacted = redact_rows(rows, policies)
+    project = ctx_args["project_id"]
+    dumps = orjson.dumps
+    lines = [dumps(r) for r in rows]
+    llm = [
+        (i, r["trace_id"], r["span_id"], r["parent_span_id"])
+        for i, r in enumerate(rows)
+        if r.get("kind") in CONTENT_KINDS
+    ]
+    moved = [(i, r["project_id"]) for i, r in enumerate(rows) if r["project_id"] != project]
+    return PreparedSpans(lines, llm, moved, decoded.rejected, decoded.error_message, redacted)
 
 
 class Overloaded(RuntimeError):
@@ -86,18 +112,40 @@ class IngestResult:
     duplicate: bool = False
 
 
-class _Lru(OrderedDict[Any, Any]):
-    """A bounded mapping that forgets its oldest entries."""
+class _Lru:
+    """A bounded mapping that forgets its oldest entries: past `capacity` entries, and past
+    `max_weight` in all when `weigh` gives each value a weight (the bytes of waiting content)."""
 
-    def __init__(self, capacity: int) -> None:
-        super().__init__()
+    def __init__(self, capacity: int, max_weight: int = 0, weigh: Callable[[Any], int] | None = None) -> None:
         self.capacity = capacity
+        self.max_weight = max_weight
+        self.weigh = weigh
+        self.weight = 0
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
 
     def put(self, key: Any, value: Any) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        while len(self) > self.capacity:
-            self.popitem(last=False)
+        self.pop(key)
+        self._items[key] = value
+        self.weight += self.weigh(value) if self.weigh else 0
+        while len(self._items) > self.capacity or (self.max_weight and self.weight > self.max_weight):
+            self.pop(next(iter(self._items)))
+
+    def pop(self, key: Any, default: Any = None) -> Any:
+        if key not in self._items:
+            return default
+        value = self._items.pop(key)
+        self.weight -= self.weigh(value) if self.weigh else 0
+        return value
+
+
+def _content_bytes(patch: ContentPatch) -> int:
+    return len(patch.input) + len(patch.output) + 200  # 200: key, object and reason overhead
 
 
 class Ingestor:
@@ -123,7 +171,8 @@ class Ingestor:
         # Days a project's rows are kept (the collector sets this to its project settings).
         self.retention_of: Callable[[str], int] = lambda _project: settings.retention_days
         self._seen_requests: _Lru = _Lru(200_000)
-        self._pending_content: _Lru = _Lru(100_000)  # content that arrived before its span
+        # Content that arrived before its span (or after it: then it waits here until forgotten).
+        self._pending_content = _Lru(100_000, PENDING_CONTENT_BYTES, _content_bytes)
         self._wrappers = WrapperTracker()
         self._inflight_bytes = 0
         self.max_inflight_bytes = 4 * settings.max_body_bytes * 16
@@ -184,30 +233,23 @@ class Ingestor:
         ctx_args["redaction"] = self.redaction.policies
         if self._pool is not None and len(raw) >= POOL_MIN_BYTES:
             loop = asyncio.get_running_loop()
-            rows, rejected, message, redacted = await loop.run_in_executor(
-                self._pool, _decode_and_normalize, raw, mtype, self.limits, ctx_args
-            )
+            prepared = await loop.run_in_executor(self._pool, _decode_and_normalize, raw, mtype, self.limits, ctx_args)
         else:
             ctx_args["prices"] = self.prices
-            rows, rejected, message, redacted = _decode_and_normalize(raw, mtype, self.limits, ctx_args)
-        for rule, n in redacted.items():
+            prepared = _decode_and_normalize(raw, mtype, self.limits, ctx_args)
+        rejected, message, lines = prepared.rejected, prepared.message, prepared.lines
+        for rule, n in prepared.redacted.items():
             self.metrics.redactions.labels(rule).inc(n)
-        self.metrics.spans_received.inc(len(rows) + rejected)
+        self.metrics.spans_received.inc(len(lines) + rejected)
         if rejected:
             self.metrics.spans_rejected.labels("invalid").inc(rejected)
-        if not rows:
+        if not lines:
             if rejected:
                 raise otlp.PayloadError(f"all {rejected} spans were rejected: {message}")
             return IngestResult(0, 0)
-        if project_from_resource:  # spans that named another project keep that project's retention
-            project = ctx_args["project_id"]
-            for row in rows:
-                if row["project_id"] != project:
-                    row["retention_days"] = self.retention_of(row["project_id"])
-        self._wrappers.mark(rows)
-        self._attach_pending_content(rows)
-        payload = b"\n".join(orjson.dumps(r) for r in rows)
-        record = wal.encode(wal.REC_SPANS, len(rows), digest, payload)
+        self._finish_rows(prepared, project_from_resource)
+        payload = b"\n".join(lines)
+        record = wal.encode(wal.REC_SPANS, len(lines), digest, payload)
         self._admit(len(record))
         self._seen_requests.put(digest, None)
         self._inflight_bytes += len(record)
@@ -218,18 +260,41 @@ class Ingestor:
             raise
         finally:
             self._inflight_bytes -= len(record)
-        self.metrics.spans_accepted.inc(len(rows))
-        return IngestResult(len(rows), rejected, message)
+        self.metrics.spans_accepted.inc(len(lines))
+        return IngestResult(len(lines), rejected, message)
 
-    def _attach_pending_content(self, rows: list[dict[str, Any]]) -> None:
-        pending = self._pending_content
-        if not pending:
-            return
-        for row in rows:
-            if row.get("kind") in CONTENT_KINDS:
-                patch = pending.pop((row["trace_id"], row["span_id"]), None)
-                if patch is not None:
-                    merge_content(row, patch)
+    def _finish_rows(self, prepared: PreparedSpans, project_from_resource: bool) -> None:
+        """What needs the collector's own state, applied to the few rows it concerns (each one
+        re-read from its line and written back): the retention of spans that named another
+        project, generations that turn out to wrap others, and content that arrived first."""
+        retention: dict[int, int] = {}
+        if project_from_resource:  # spans that named another project keep that project's retention
+            retention = {i: self.retention_of(project) for i, project in prepared.moved}
+        wrappers: set[int] = set()
+        patches: dict[int, ContentPatch] = {}
+        if prepared.llm:
+            keys = [
+                {"kind": "generation", "trace_id": t, "span_id": s, "parent_span_id": p} for _, t, s, p in prepared.llm
+            ]
+            self._wrappers.mark(keys)  # sets is_llm_call on the keys of wrappers
+            wrappers = {i for (i, *_), key in zip(prepared.llm, keys, strict=True) if "is_llm_call" in key}
+            pending = self._pending_content
+            if pending:
+                for i, trace_id, span_id, _ in prepared.llm:
+                    patch = pending.pop((trace_id, span_id), None)
+                    if patch is not None:
+                        patches[i] = patch
+        lines = prepared.lines
+        for i in {*retention, *wrappers, *patches}:
+            row = orjson.loads(lines[i])
+            if i in retention:
+                row["retention_days"] = retention[i]
+            if i in wrappers:
+                as_wrapper(row)
+            patch = patches.get(i)
+            if patch is not None:
+                merge_content(row, patch)
+            lines[i] = orjson.dumps(row)
 
     async def logs(
         self, body: bytes, content_type: str | None, encoding: str | None, project_id: str | None = None

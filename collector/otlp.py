@@ -366,8 +366,9 @@ def _decode_traces_pb(body: bytes, limits: Limits) -> DecodeResult:
             raise PayloadError(f"body is not a valid OTLP ExportTraceServiceRequest protobuf: {exc}") from exc
     res = DecodeResult()
     check = _SpanChecker(limits)
+    append, kv_list, limit = res.spans.append, _kv_list, apply_limits  # bound once: the loop runs per span
     for rs in req.resource_spans:
-        resource = _kv_list(rs.resource.attributes)
+        resource = kv_list(rs.resource.attributes)
         if lenient:
             resource = _fix_text(resource)
             if resource is None:
@@ -386,17 +387,17 @@ def _decode_traces_pb(body: bytes, limits: Limits) -> DecodeResult:
                 if problem:
                     res.reject(problem)
                     continue
-                attrs = _kv_list(sp.attributes)
+                attrs = kv_list(sp.attributes)
+                raw_events = sp.events
                 events = (
-                    [SpanEvent(_text(e.name), e.time_unix_nano, _kv_list(e.attributes)) for e in sp.events]
-                    if sp.events
+                    [SpanEvent(_text(e.name), e.time_unix_nano, kv_list(e.attributes)) for e in raw_events]
+                    if raw_events
                     else []
                 )
                 status = sp.status
                 name, status_message = sp.name, status.message
                 if lenient:
                     name, status_message = _text(name), _text(status_message)
-                if lenient:
                     fixed = _fix_text(attrs)
                     texts = (name, status_message, scope, *(ev.name for ev in events))
                     if fixed is None or any(isinstance(x, bytes) for x in texts):
@@ -405,21 +406,21 @@ def _decode_traces_pb(body: bytes, limits: Limits) -> DecodeResult:
                     attrs = fixed
                     for ev in events:
                         ev.attributes = _fix_text(ev.attributes) or {}
-                res.spans.append(
+                append(
                     DecodedSpan(
-                        trace_id=trace_id,
-                        span_id=span_id,
-                        parent_span_id=parent,
-                        name=name,
-                        start_ns=start,
-                        end_ns=end or start,
-                        status_code=status.code,
-                        status_message=status_message,
-                        attributes=apply_limits(attrs, limits),
-                        events=events,
-                        resource=resource,
-                        scope=scope,
-                        otel_kind=sp.kind,
+                        trace_id,
+                        span_id,
+                        parent,
+                        name,
+                        start,
+                        end or start,
+                        status.code,
+                        status_message,
+                        limit(attrs, limits),
+                        events,
+                        resource,
+                        scope,
+                        sp.kind,
                     )
                 )
     return res
@@ -554,9 +555,7 @@ def _json_span(
         scope=scope,
         otel_kind=kind,
     )
-    if maybe_bad_text and (
-        _has_surrogates(span.name) or _has_surrogates(span.attributes) or _has_surrogates(resource)
-    ):
+    if maybe_bad_text and (_has_surrogates(span.name) or _has_surrogates(span.attributes) or _has_surrogates(resource)):
         res.reject(f"span {span_id}: contains invalid UTF-8")
         return
     span.attributes = apply_limits(attrs, limits)
@@ -623,9 +622,7 @@ def count_metric_points(body: bytes, mtype: str) -> int:
         try:
             req = ExportMetricsServiceRequest.FromString(body)
         except DecodeError as exc:
-            raise PayloadError(
-                f"body is not a valid OTLP ExportMetricsServiceRequest protobuf: {exc}"
-            ) from exc
+            raise PayloadError(f"body is not a valid OTLP ExportMetricsServiceRequest protobuf: {exc}") from exc
         n = 0
         for rm in req.resource_metrics:
             for sm in rm.scope_metrics:

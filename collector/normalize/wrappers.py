@@ -14,7 +14,6 @@ have generation children (across batches) tells a wrapper when it arrives:
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any
 
 LLM_KINDS = frozenset({"generation", "embedding"})
@@ -30,23 +29,38 @@ USAGE_COLUMNS = (
 
 
 class WrapperTracker:
-    def __init__(self, capacity: int = 500_000) -> None:
+    """Remembers the spans that have generation children, as 64-bit hashes of (trace id, span id).
+
+    The newest `capacity`/2 to `capacity` keys are kept in two generations of sets (the older one is
+    dropped when the newer fills), so memory is bounded at about 90 bytes a key (~18 MiB at the
+    default) instead of growing with every trace seen; a wrapper is recognised while at most
+    `capacity`/2 parents of generations have arrived since its children.
+    """
+
+    def __init__(self, capacity: int = 200_000) -> None:
         self.capacity = capacity
-        self._parents: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._recent: set[int] = set()
+        self._older: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self._recent) + len(self._older)
 
     def mark(self, rows: list[dict[str, Any]]) -> None:
-        parents = self._parents
+        half = max(1, self.capacity // 2)
         for row in rows:
             if row.get("kind") in LLM_KINDS and row.get("parent_span_id"):
-                parents[(row["trace_id"], row["parent_span_id"])] = None
-        while len(parents) > self.capacity:
-            parents.popitem(last=False)
+                self._recent.add(hash((row["trace_id"], row["parent_span_id"])))
+                if len(self._recent) >= half:
+                    self._older, self._recent = self._recent, set()
         for row in rows:
-            if row.get("kind") in LLM_KINDS and (row["trace_id"], row["span_id"]) in parents:
-                _as_wrapper(row)
+            if row.get("kind") in LLM_KINDS:
+                key = hash((row["trace_id"], row["span_id"]))
+                if key in self._recent or key in self._older:
+                    as_wrapper(row)
 
 
-def _as_wrapper(row: dict[str, Any]) -> None:
+def as_wrapper(row: dict[str, Any]) -> None:
+    """Makes a generation row the wrapper of the calls it contains."""
     if not row.get("fallback_attempts"):
         row["is_llm_call"] = 0
     moved = {c: row.pop(c) for c in USAGE_COLUMNS if row.get(c)}

@@ -44,6 +44,10 @@ log = logging.getLogger("spanscope.redaction")
 
 # Shorter strings cannot hold any built-in match (the shortest, an e-mail, is 6 characters).
 MIN_LENGTH = 6
+# Strings up to this length that held nothing to redact are remembered (per configuration and
+# process, at most CLEAN_MEMO_SIZE of them): service names, models, ids and stock prompts recur.
+CLEAN_MEMO_CHARS = 256
+CLEAN_MEMO_SIZE = 4096
 TEXT_COLUMNS = ("input", "output", "documents", "events", "status_message", "guardrail_reason")
 MAP_COLUMNS = ("attributes", "resource_attributes")
 _DIGIT_RUN = re.compile(DIGIT_RUN)
@@ -61,6 +65,7 @@ class Redactor:
     character in CPython, a substring search well under 1 ns); overlapping windows are merged and scanned once
     with one alternation of the rules they concern (compiled per combination, cached). Custom
     rules have no hints and scan the whole string, one by one (their groups and flags are their own).
+    A window is not scanned for a rule when it lacks every character the rule `needs`.
     """
 
     def __init__(self, builtins: Iterable[Rule], custom: Iterable[Rule]) -> None:
@@ -86,7 +91,9 @@ class Redactor:
                 b2, before2, after2 = windows[inner]
                 windows[inner] = (b2 | bits, max(before2, before + len(h)), max(after2, after + len(h)))
         self._hints = tuple((h, *value) for h, value in windows.items())
+        self._needs = tuple((1 << i, r.needs) for i, r in enumerate(self.builtins) if r.needs)
         self._combined: dict[int, re.Pattern[str]] = {}
+        self._clean: set[str] = set()
 
     @property
     def rule_names(self) -> list[str]:
@@ -134,11 +141,20 @@ class Redactor:
     def text(self, text: str, counts: Counter[str]) -> str:
         if len(text) < MIN_LENGTH:
             return text
+        memo = len(text) <= CLEAN_MEMO_CHARS
+        if memo and text in self._clean:
+            return text
+        found = 0
         windows = self._windows(text)
         if windows:
             pieces: list[str] = []
             done = 0
             for start, end, mask in windows:
+                for bit, needs in self._needs:
+                    if mask & bit and all(text.find(c, start, end) < 0 for c in needs):
+                        mask &= ~bit
+                if not mask:
+                    continue
                 for m in self._pattern(mask).finditer(text, max(start, done), end):
                     token = self._replacement(m, counts)
                     if token is not None:
@@ -146,10 +162,16 @@ class Redactor:
                         pieces.append(token)
                         done = m.end()
             if pieces:
+                found = 1
                 pieces.append(text[done:])
                 text = "".join(pieces)
         for rule, rx in self.custom:
-            text = rx.sub(functools.partial(_replace, rule.name, counts), text)
+            text, n = rx.subn(functools.partial(_replace, rule.name, counts), text)
+            found += n
+        if memo and not found:
+            if len(self._clean) >= CLEAN_MEMO_SIZE:
+                self._clean.clear()
+            self._clean.add(text)
         return text
 
     def _replacement(self, m: re.Match[str], counts: Counter[str]) -> str | None:
@@ -161,8 +183,9 @@ class Redactor:
         counts[rule.name] += 1
         return _splice(m, f"v{i}", marker(rule.name))
 
-    def row(self, row: dict[str, Any], counts: Counter[str]) -> None:
-        """Redacts one spans row in place."""
+    def row(self, row: dict[str, Any], counts: Counter[str], done: set[int] | None = None) -> None:
+        """Redacts one spans row in place; maps whose id() is in `done` were redacted already (the
+        rows of one resource share their `resource_attributes`), those redacted now are added."""
         for col in TEXT_COLUMNS:
             value = row.get(col)
             if value and isinstance(value, str) and len(value) >= MIN_LENGTH:
@@ -170,6 +193,10 @@ class Redactor:
         for col in MAP_COLUMNS:
             attrs = row.get(col)
             if attrs:
+                if done is not None:
+                    if id(attrs) in done:
+                        continue
+                    done.add(id(attrs))
                 for k, v in attrs.items():
                     if isinstance(v, str) and len(v) >= MIN_LENGTH:
                         new = self.text(v, counts)
@@ -223,12 +250,14 @@ def redact_rows(rows: list[dict[str, Any]], policies: PolicySet) -> dict[str, in
     """Redacts spans rows in place; returns the number of replacements per rule."""
     counts: Counter[str] = Counter()
     project, redactor = None, None
+    done: set[int] = set()  # the rows stay alive meanwhile, so an id() is not reused
     for row in rows:
         pid = row.get("project_id", "")
         if pid != project:
             project, redactor = pid, policies.redactor(pid)
+            done = set()
         if redactor is not None:
-            redactor.row(row, counts)
+            redactor.row(row, counts, done)
     return dict(counts)
 
 

@@ -4,8 +4,9 @@ Each rule is a regular expression plus the literals one of its matches must cont
 A rule is only tried in windows around the places its hints occur (`reach`: how far before and
 after a hint a match may extend), so plain prose costs a few substring searches and nothing more.
 A rule may name a `v` group, in which case only that part is replaced
-(`Authorization: Bearer [REDACTED:bearer_token]` keeps its key), and a `check` that rejects
-look-alikes (card numbers must pass Luhn, phone numbers need a plausible digit count).
+(`Authorization: Bearer [REDACTED:bearer_token]` keeps its key), a `check` that rejects
+look-alikes (card numbers must pass Luhn, phone numbers need a plausible digit count), and the
+characters it `needs` (an assignment has a `:` or `=`), which rule out most windows of prose.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class Rule:
     hints: tuple[str, ...]
     reach: tuple[int, int] = (2, 512)
     check: Callable[[str], bool] | None = None
+    # Characters one of which every match contains: a window without any is not scanned for the rule.
+    needs: str = ""
 
 
 def luhn_ok(text: str) -> bool:
@@ -129,6 +132,7 @@ BUILTIN_RULES: tuple[Rule, ...] = (
         "secret_assignment",
         rf"(?i:{_SECRET_KEYS})(?:\\?[\"'])?\s*[:=]\s*(?:\\?[\"'])?(?P<v>[^\s\"'\\,;&}}<>]{{4,}})",
         "values assigned to password=, secret:, api_key=, access_token: and similar keys",
+        needs=":=",
         hints=(
             *_case_variants("pass", "pwd", "secret"),
             *("api_key", "apikey", "api-key", "apiKey", "ApiKey", "API_KEY", "API-KEY", "_key", "Key", "KEY"),
