@@ -231,7 +231,7 @@ class RollupPlan:
         return self.end_s * 1_000_000
 
 
-def _cover(
+def rollup_cover(
     lo: int, hi: int, levels: tuple[tuple[str, str, int, int], ...]
 ) -> list[tuple[str, str, int, int]]:
     table, column, grain, min_units = levels[0]
@@ -240,8 +240,8 @@ def _cover(
     a = -(-lo // grain) * grain
     b = hi // grain * grain
     if b - a < min_units * grain:
-        return _cover(lo, hi, levels[1:])
-    return [*_cover(lo, a, levels[1:]), (table, column, a, b), *_cover(b, hi, levels[1:])]
+        return rollup_cover(lo, hi, levels[1:])
+    return [*rollup_cover(lo, a, levels[1:]), (table, column, a, b), *rollup_cover(b, hi, levels[1:])]
 
 
 def plan_rollup(tr: TimeRange, max_grain_s: int | None = None) -> RollupPlan:
@@ -253,7 +253,7 @@ def plan_rollup(tr: TimeRange, max_grain_s: int | None = None) -> RollupPlan:
     lo = math.floor(tr.start_us / 1e6 / MINUTE) * MINUTE
     hi = math.ceil(tr.end_us / 1e6 / MINUTE) * MINUTE
     levels = tuple(lv for lv in ROLLUP_LEVELS if max_grain_s is None or max_grain_s % lv[2] == 0)
-    return RollupPlan(lo, hi, tuple(_cover(lo, hi, levels)))
+    return RollupPlan(lo, hi, tuple(rollup_cover(lo, hi, levels)))
 
 
 def rollup_from(db: str, p: Params, plan: RollupPlan, where: str, extra_columns: str = "") -> str:

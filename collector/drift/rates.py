@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from spanscope.collector.api.querying import ROLLUP_LEVELS, Params, _cover, span_time
+from spanscope.collector.api.querying import ROLLUP_LEVELS, Params, rollup_cover, span_time
 from spanscope.collector.drift import stats
 from spanscope.collector.drift.scope import BASELINE, CURRENT, Windows, span_scope
 from spanscope.collector.storage import Storage
@@ -65,7 +65,7 @@ def _from_rollups(storage: Storage, project: str, req: DriftRequest, windows: Wi
     ranges += [(i, *windows.bucket(i)) for i in range(CURRENT, CURRENT + windows.buckets)]
     branches = []
     for w, lo, hi in ranges:
-        for table, column, a, b in _cover(lo, hi, LEVELS_US):
+        for table, column, a, b in rollup_cover(lo, hi, LEVELS_US):
             source: Source = "spans" if table == "spans" else "rollup"
             cols = ", ".join(
                 f"{METRICS[d.events].sql(source)} AS e{i}, {METRICS[d.total].sql(source)} AS t{i}"
