@@ -119,5 +119,7 @@ def sample_texts(
         )
     return sizes, [
         SampledText(int(w), str(t), str(tid), str(sid))
-        for w, t, tid, sid in storage.query(" UNION ALL ".join(branches), p.values)
+        for w, t, tid, sid in storage.query(  # branches of a UNION ALL arrive in any order
+            f"SELECT * FROM ({' UNION ALL '.join(branches)}) ORDER BY w, cityHash64(span_id)", p.values
+        )
     ]
