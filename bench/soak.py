@@ -1,6 +1,6 @@
 """Soak: a long steady load at 80% of the measured maximum ingest rate; memory must stay flat, nothing lost.
 
-    python bench/soak.py [--minutes 10] [--fraction 0.8] [--rate SPANS_PER_S] [--probe-seconds 30]
+    python bench/soak.py [--minutes 10] [--fraction 0.8] [--rate SPANS_PER_S] [--probe-seconds 30] [--report-seconds 60]
 
 1. Starts a collector (`spanscope collector`, embedded chDB) in a temporary directory.
 2. Unless --rate is given, measures the maximum durable rate: two clients send as fast as the
@@ -11,8 +11,9 @@
 4. Waits for the backlog to drain and counts: spans acknowledged, stored, lost (acknowledged but
    not stored) and doubled (stored more than once).
 
-Prints the collector's RSS (the process and its ingest workers) at the start of the soak, every
-minute, at the end and its peak.
+Prints the collector's RSS (the process, its anonymous part, and apart its ingest workers) and the
+embedded engine's tracked memory, allocations, in-memory primary keys and active parts at the start
+of the soak, every --report-seconds and at the end; then the peak RSS (sampled every 5 s).
 """
 
 from __future__ import annotations
@@ -100,22 +101,47 @@ class Sender:
             t.join()
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of the collector and its ingest worker processes."""
-    total = 0
-    pids = [pid]
+def rss_mb(pid: int) -> tuple[float, float, float]:
+    """Resident memory (MiB) of the collector process, the anonymous part of it (heaps, not mapped
+    library code) and of its ingest worker processes."""
+    children: list[int] = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        children = task / "children"
-        if children.exists():
-            pids += [int(p) for p in children.read_text().split()]
-    for p in pids:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-    return total / 1024
+        path = task / "children"
+        if path.exists():
+            children += [int(p) for p in path.read_text().split()]
+    main = _status(pid)
+    return main.get("VmRSS", 0.0), main.get("RssAnon", 0.0), sum(_status(p).get("VmRSS", 0.0) for p in children)
+
+
+def _status(pid: int) -> dict[str, float]:
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return {}
+    return {k: int(v.split()[0]) / 1024 for k, _, v in (ln.partition(":") for ln in lines) if v.endswith("kB")}
+
+
+ENGINE_SQL = """
+SELECT
+    (SELECT value FROM system.metrics WHERE metric = 'MemoryTracking') AS tracked,
+    (SELECT extract(stats, 'Allocated: (\\d+)') FROM system.jemalloc_stats) AS allocated,
+    (SELECT sum(primary_key_bytes_in_memory_allocated) FROM system.parts WHERE active) AS pk,
+    (SELECT count() FROM system.parts WHERE active AND database = 'spanscope') AS parts
+"""
+
+
+def engine(proc: CollectorProcess) -> str:
+    """The embedded engine's own view: memory it tracks, what its allocator has handed out, primary
+    keys held in memory, active parts (merges keeping up)."""
+    try:
+        row = proc.sql(ENGINE_SQL)[0]
+    except (AssertionError, OSError) as exc:
+        return f"engine: {str(exc)[:60]}"
+    mib = {k: int(row[k] or 0) / 2**20 for k in ("tracked", "allocated", "pk")}
+    return (
+        f"engine tracked {mib['tracked']:4.0f} allocated {mib['allocated']:4.0f} pk {mib['pk']:4.1f} MiB  "
+        f"parts {row['parts']:3d}"
+    )
 
 
 def stored(proc: CollectorProcess) -> tuple[int, int]:
@@ -139,6 +165,7 @@ def main() -> None:
     ap.add_argument("--probe-seconds", type=float, default=30.0)
     ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--clients", type=int, default=2)
+    ap.add_argument("--report-seconds", type=float, default=60.0, help="RSS and engine figures this often")
     args = ap.parse_args()
 
     body = template(args.batch)
@@ -159,24 +186,37 @@ def main() -> None:
             print(f"soak: {target:,.0f} spans/s for {args.minutes:g} min", flush=True)
             samples: list[float] = []
             stop = threading.Event()
+            t0 = time.monotonic()
+
+            def report(label: str) -> float:
+                main_mb, anon_mb, workers_mb = rss_mb(pid)
+                print(
+                    f"  {label:>8}  RSS {main_mb + workers_mb:5.0f} MiB (collector {main_mb:4.0f}, anon {anon_mb:4.0f};"
+                    f" workers {workers_mb:4.0f})  {engine(proc)}  acked {sender.acked - before:,}",
+                    flush=True,
+                )
+                return main_mb + workers_mb
 
             def sample() -> None:
-                minute = 0
+                next_report = args.report_seconds
                 while not stop.wait(5.0):
-                    samples.append(rss_mb(pid))
-                    if len(samples) % 12 == 0:
-                        minute += 1
-                        print(f"  {minute:3d} min  RSS {samples[-1]:7.0f} MiB  acked {sender.acked:,}", flush=True)
+                    at = time.monotonic() - t0
+                    if at >= next_report:
+                        samples.append(report(f"{at / 60:.1f} min"))
+                        next_report += args.report_seconds
+                    else:
+                        main_mb, _, workers_mb = rss_mb(pid)
+                        samples.append(main_mb + workers_mb)
 
             before = sender.acked
-            rss_start = rss_mb(pid)
+            rss_start = report("start")
             sampler = threading.Thread(target=sample, daemon=True)
             sampler.start()
-            t0 = time.monotonic()
             sender.run(args.clients, args.minutes * 60, target)
             elapsed = time.monotonic() - t0
             stop.set()
-            rss_end = rss_mb(pid)
+            sampler.join()
+            rss_end = report("end")
             drained_in = drain(proc, sender.acked)
             count, unique = stored(proc)
         finally:

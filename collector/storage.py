@@ -21,6 +21,27 @@ from spanscope.schemas.ddl import migrations, schema_migrations_ddl
 log = logging.getLogger("spanscope.storage")
 
 
+MiB = 1 << 20
+
+# Server-level caches of the embedded engine. ClickHouse sizes them for a dedicated server (marks,
+# primary keys, skip-index marks and vector indexes up to 5 GiB each, within half of RAM), so inside
+# the collector they would grow with the data it reads for as long as it runs. These caps bound the
+# engine's share of the collector's memory (about 0.6 GiB at most, far less in practice); a ClickHouse
+# server is configured on its own side.
+ENGINE_CACHES: dict[str, int] = {
+    "mark_cache_size": 128 * MiB,
+    "primary_index_cache_size": 128 * MiB,
+    "index_mark_cache_size": 64 * MiB,
+    "uncompressed_cache_size": 0,
+    "query_condition_cache_size": 32 * MiB,
+    "compiled_expression_cache_size": 32 * MiB,
+    "vector_similarity_index_cache_size": 64 * MiB,
+    "text_index_tokens_cache_size": 32 * MiB,
+    "text_index_header_cache_size": 32 * MiB,
+    "text_index_postings_cache_size": 64 * MiB,
+}
+
+
 class StorageError(RuntimeError):
     """ClickHouse could not be reached or refused a statement."""
 
@@ -49,8 +70,9 @@ class Storage:
 
     def _new_client(self, settings: dict[str, Any] | None = None) -> Client:
         if self.embedded:
+            # Every handle passes the caps; the first one to open the engine applies them.
             return clickhouse_connect.get_client(
-                interface="chdb", path=str(self.chdb_path), settings=settings
+                interface="chdb", path=str(self.chdb_path), settings=settings, chdb_options=ENGINE_CACHES
             )
         parsed = urlparse(self.url or "")
         return clickhouse_connect.get_client(

@@ -35,6 +35,7 @@ log = logging.getLogger("spanscope.evals")
 
 REFRESH_S = 30.0  # stored configuration is re-read this often (several collectors may share it)
 INSERT_ATTEMPTS = 4
+MAX_QUEUE_BYTES = 64 << 20  # stored payloads waiting for evaluation, beyond which they are dropped
 _STOP = object()
 _CONTENT_KINDS = frozenset({"generation", "embedding"})
 
@@ -111,6 +112,7 @@ class OnlineEvaluators:
             else float(os.environ.get("SPANSCOPE_EVAL_CONTENT_WAIT_S", "3"))
         )
         self._queue: queue.Queue[Any] = queue.Queue(max_queue)
+        self._queued_bytes = 0  # of the payloads in _queue (a request's rows can be megabytes)
         self._configs: dict[str, ProjectConfig] = {}
         self._file: tuple[str, EvaluatorsDocument] | None = None
         self._lock = threading.Lock()
@@ -213,7 +215,11 @@ class OnlineEvaluators:
             return
         for payload in payloads:
             try:
+                if self._queued_bytes + len(payload) > MAX_QUEUE_BYTES:
+                    raise queue.Full
                 self._queue.put_nowait(payload)
+                with self._lock:
+                    self._queued_bytes += len(payload)
             except queue.Full:
                 self.metrics.evaluation_dropped.labels("queue_full").inc(payload.count(b"\n") + 1)
 
@@ -228,6 +234,8 @@ class OnlineEvaluators:
             item = self._queue.get()
             if item is _STOP:
                 return
+            with self._lock:
+                self._queued_bytes -= len(item)
             try:
                 if time.monotonic() - self._refreshed > REFRESH_S:
                     self._refresh_quietly()
