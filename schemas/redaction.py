@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from spanscope.schemas.redaction_rules import pattern_problem
 
 RULE_NAME = r"^[a-z][a-z0-9_]{0,47}$"
 
@@ -22,13 +22,10 @@ class CustomRedactionRule(BaseModel):
 
     @field_validator("pattern")
     @classmethod
-    def _compiles(cls, value: str) -> str:
-        try:
-            compiled = re.compile(value)
-        except (re.error, RecursionError, OverflowError) as exc:
-            raise ValueError(f"invalid regular expression: {exc}") from None
-        if compiled.search("") is not None:
-            raise ValueError("the pattern matches the empty string")
+    def _usable(cls, value: str) -> str:
+        problem = pattern_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
 

@@ -17,8 +17,9 @@ from spanscope.collector.security.redaction import (
     redact_rows,
     redactor_for,
 )
-from spanscope.collector.security.redaction_rules import luhn_ok
 from spanscope.schemas.redaction import CustomRedactionRule, RedactionConfig
+from spanscope.schemas.redaction_rules import luhn_ok
+from spanscope.sdk import redact as sdk_redact
 
 DEFAULT = redactor_for(RedactionConfig())
 assert DEFAULT is not None
@@ -41,6 +42,9 @@ SECRETS = [
     ("openai_key", "OPENAI_API_KEY is sk-proj-Abcdefghijklmnopqrstuvwxyz012345 ok"),
     ("anthropic_key", "use sk-ant-api03-Abcdefghijklmnopqrstuvwxyz_0123 please"),
     ("aws_access_key", "aws AKIAIOSFODNN7EXAMPLE creds"),
+    ("secret_assignment", "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY ok"),
+    ("stripe_key", "charge with sk_live_4eC39HqLyjWDarjtT1zdp7dc now"),
+    ("google_api_key", "maps key AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q here"),
     ("github_token", "token ghp_abcdefghijklmnopqrstuvwxyz0123456789 here"),
     ("slack_token", "slack xoxb-123456789012-abcdefABCDEF here"),
     ("jwt", "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9Pl here"),
@@ -74,6 +78,13 @@ def test_bearer_and_assignments_keep_their_key_and_lose_their_value() -> None:
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:
     assert redact(text) == (text, {})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.text(max_size=40), st.sampled_from([t for _, t in SECRETS])), max_size=6))
+def test_the_sdk_default_redactor_masks_exactly_what_the_collector_redacts(parts: list[str]) -> None:
+    text = " ".join(parts)
+    assert sdk_redact.default_redactor(text) == redact(text)[0]
 
 
 def test_luhn_accepts_valid_card_numbers_and_rejects_others() -> None:

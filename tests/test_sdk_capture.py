@@ -113,12 +113,12 @@ def test_a_huge_argument_is_truncated_on_the_span() -> None:
 
 
 def test_email_addresses_are_redacted() -> None:
-    assert redact.redact_emails("mail jane.doe+x@example.co.uk now") == "mail [REDACTED_EMAIL] now"
+    assert redact.redact_emails("mail jane.doe+x@example.co.uk now") == "mail [REDACTED:email] now"
 
 
 @pytest.mark.parametrize("phone", ["+1 415-555-0132", "(415) 555-0132", "+44 20 7946 0958", "+33612345678"])
 def test_phone_numbers_are_redacted(phone: str) -> None:
-    assert redact.redact_phone_numbers(f"call {phone} today") == "call [REDACTED_PHONE] today"
+    assert redact.redact_phone_numbers(f"call {phone} today") == "call [REDACTED:phone] today"
 
 
 @pytest.mark.parametrize(
@@ -129,37 +129,60 @@ def test_dates_addresses_and_short_numbers_are_not_mistaken_for_phones(text: str
 
 
 def test_only_luhn_valid_card_numbers_are_redacted() -> None:
-    assert redact.redact_card_numbers("card 4111 1111 1111 1111 ok") == "card [REDACTED_CARD] ok"
-    assert redact.redact_card_numbers("card 4111-1111-1111-1111") == "card [REDACTED_CARD]"
+    assert redact.redact_card_numbers("card 4111 1111 1111 1111 ok") == "card [REDACTED:card_number] ok"
+    assert redact.redact_card_numbers("card 4111-1111-1111-1111") == "card [REDACTED:card_number]"
     assert redact.redact_card_numbers("ref 4111 1111 1111 1112") == "ref 4111 1111 1111 1112"
 
 
 @pytest.mark.parametrize(
-    "secret",
+    ("rule", "secret"),
     [
-        "sk-proj-abcdefghijklmnopqrstuvwxyz012345",
-        "sk-ant-api03-abcdefghijklmnopqrstuvwx",
-        "AKIAIOSFODNN7EXAMPLE",
-        "ghp_" + "a1B2" * 9,
-        "github_pat_" + "A" * 30,
-        "xoxb-123456789012-abcdefghijkl",
+        ("openai_key", "sk-proj-abcdefghijklmnopqrstuvwxyz012345"),
+        ("anthropic_key", "sk-ant-api03-abcdefghijklmnopqrstuvwx"),
+        ("aws_access_key", "AKIAIOSFODNN7EXAMPLE"),
+        ("github_token", "ghp_" + "a1B2" * 9),
+        ("github_token", "github_pat_" + "A" * 30),
+        ("slack_token", "xoxb-123456789012-abcdefghijkl"),
+        ("stripe_key", "sk_live_" + "a1B2" * 6),
+        ("google_api_key", "AIza" + "Sy_a1-B2c3" * 3 + "D4e5f"),
     ],
 )
-def test_api_keys_are_redacted(secret: str) -> None:
-    assert redact.redact_secrets(f"key={secret} end") == "key=[REDACTED_SECRET] end"
+def test_api_keys_are_redacted_with_their_rule_marker(rule: str, secret: str) -> None:
+    assert redact.redact_secrets(f"key {secret} end") == f"key [REDACTED:{rule}] end"
 
 
 def test_bearer_tokens_keep_the_scheme_but_lose_the_token() -> None:
     assert redact.redact_secrets("Authorization: Bearer eyJhbGciOi.payload.sig") == (
-        "Authorization: Bearer [REDACTED_SECRET]"
+        "Authorization: Bearer [REDACTED:bearer_token]"
     )
+
+
+def test_assigned_secrets_keep_their_key_but_lose_their_value() -> None:
+    assert redact.redact_secrets("aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY") == (
+        "aws_secret_access_key=[REDACTED:secret_assignment]"
+    )
+
+
+def test_secret_redaction_leaves_personal_data_alone() -> None:
+    text = "jane@example.com, 4111 1111 1111 1111, +1 415 555 0132"
+    assert redact.redact_secrets(text) == text
 
 
 def test_the_default_redactor_applies_every_builtin() -> None:
     text = "jane@example.com paid with 4111111111111111 using sk-abcdefghijklmnopqrstu, call +1 415 555 0132"
     assert redact.default_redactor(text) == (
-        "[REDACTED_EMAIL] paid with [REDACTED_CARD] using [REDACTED_SECRET], call [REDACTED_PHONE]"
+        "[REDACTED:email] paid with [REDACTED:card_number] using [REDACTED:openai_key], call [REDACTED:phone]"
     )
+
+
+def test_a_builtin_redactor_applies_only_the_rules_it_names() -> None:
+    only_email = redact.builtin_redactor("email")
+    assert only_email("jane@example.com sk-abcdefghijklmnopqrstu") == "[REDACTED:email] sk-abcdefghijklmnopqrstu"
+
+
+def test_an_unknown_rule_name_is_refused_with_the_known_ones() -> None:
+    with pytest.raises(ValueError, match=r"unknown redaction rule.*emails.*known:.*email"):
+        redact.builtin_redactor("emails")
 
 
 # --- the mask hook on spans ------------------------------------------------------------------------
@@ -180,7 +203,7 @@ def test_the_mask_applies_to_inputs_outputs_and_messages(masked: SpanRecorder) -
     chat([{"role": "user", "content": "my card is 4111 1111 1111 1111"}])
     attrs = masked.span("chat").attributes
     assert (
-        "4111" not in attrs[A.GEN_AI_INPUT_MESSAGES] and "[REDACTED_CARD]" in attrs[A.GEN_AI_INPUT_MESSAGES]
+        "4111" not in attrs[A.GEN_AI_INPUT_MESSAGES] and "[REDACTED:card_number]" in attrs[A.GEN_AI_INPUT_MESSAGES]
     )
     assert "bob@" not in attrs[A.GEN_AI_OUTPUT_MESSAGES]
 

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from spanscope.collector.api.deps import admin_project_of, collector_of, run_blocking, storage_of
 from spanscope.collector.security.redaction import config_problem, redactor_for, store_api_config
-from spanscope.collector.security.redaction_rules import BUILTIN_RULES
 from spanscope.collector.storage import Storage
 from spanscope.schemas.redaction import (
     BuiltinRule,
@@ -17,6 +16,7 @@ from spanscope.schemas.redaction import (
     RedactionPreviewRequest,
     RedactionView,
 )
+from spanscope.schemas.redaction_rules import BUILTIN_RULES
 
 router = APIRouter(prefix="/api", tags=["redaction"])
 

@@ -25,16 +25,18 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import yaml
 from pydantic import ValidationError
-from spanscope.collector.security.redaction_rules import (
+from spanscope.schemas.redaction import RedactionConfig, RedactionFile
+from spanscope.schemas.redaction_rules import (
     BUILTIN_NAMES,
     BUILTIN_RULES,
     DIGIT_HINTS,
-    DIGIT_RUN,
-    MIN_DIGITS,
     Rule,
+    RuleMatcher,
     custom_rule,
+    digit_runs,
+    marker,
+    splice,
 )
-from spanscope.schemas.redaction import RedactionConfig, RedactionFile
 
 if TYPE_CHECKING:
     from spanscope.collector.normalize import ContentPatch
@@ -50,12 +52,6 @@ CLEAN_MEMO_CHARS = 256
 CLEAN_MEMO_SIZE = 4096
 TEXT_COLUMNS = ("input", "output", "documents", "events", "status_message", "guardrail_reason")
 MAP_COLUMNS = ("attributes", "resource_attributes")
-_DIGIT_RUN = re.compile(DIGIT_RUN)
-_SEPARATORS = str.maketrans("", "", " ().-")
-
-
-def marker(rule: str) -> str:
-    return f"[REDACTED:{rule}]"
 
 
 class Redactor:
@@ -63,13 +59,14 @@ class Redactor:
 
     Built-in rules are tried only in windows around their hints (a regex scan costs ~25-50 ns per
     character in CPython, a substring search well under 1 ns); overlapping windows are merged and scanned once
-    with one alternation of the rules they concern (compiled per combination, cached). Custom
+    with one alternation of the rules they concern (a `RuleMatcher` pattern, compiled per combination). Custom
     rules have no hints and scan the whole string, one by one (their groups and flags are their own).
     A window is not scanned for a rule when it lacks every character the rule `needs`.
     """
 
     def __init__(self, builtins: Iterable[Rule], custom: Iterable[Rule]) -> None:
         self.builtins = tuple(builtins)
+        self._matcher = RuleMatcher(self.builtins)
         self.custom = tuple((r, re.compile(r.pattern)) for r in custom)
         # Hints are searched case-insensitively in a lowered copy: fewer substring searches than
         # testing every spelling, and a false hit only costs a regex scan of a small window.
@@ -92,22 +89,11 @@ class Redactor:
                 windows[inner] = (b2 | bits, max(before2, before + len(h)), max(after2, after + len(h)))
         self._hints = tuple((h, *value) for h, value in windows.items())
         self._needs = tuple((1 << i, r.needs) for i, r in enumerate(self.builtins) if r.needs)
-        self._combined: dict[int, re.Pattern[str]] = {}
         self._clean: set[str] = set()
 
     @property
     def rule_names(self) -> list[str]:
         return [r.name for r in self.builtins] + [r.name for r, _ in self.custom]
-
-    def _pattern(self, mask: int) -> re.Pattern[str]:
-        rx = self._combined.get(mask)
-        if rx is None:
-            parts = []
-            for i, r in enumerate(self.builtins):
-                if mask & (1 << i):
-                    parts.append(f"(?P<r{i}>{r.pattern.replace('(?P<v>', f'(?P<v{i}>')})")
-            rx = self._combined[mask] = re.compile("|".join(parts))
-        return rx
 
     def _windows(self, text: str) -> list[tuple[int, int, int]]:
         """Merged (start, end, rule mask) ranges where some rule's hint occurs."""
@@ -123,9 +109,8 @@ class Redactor:
                         p = low.find(h, p + 1)
         if self._numbers:
             before, after = self._number_reach
-            for m in _DIGIT_RUN.finditer(text):
-                if len(m.group().translate(_SEPARATORS)) >= MIN_DIGITS:
-                    found.append((max(0, m.start() - before), min(n, m.end() + after), self._numbers))
+            for run_start, run_end in digit_runs(text):
+                found.append((max(0, run_start - before), min(n, run_end + after), self._numbers))
         if len(found) < 2:
             return found
         found.sort()
@@ -155,12 +140,11 @@ class Redactor:
                         mask &= ~bit
                 if not mask:
                     continue
-                for m in self._pattern(mask).finditer(text, max(start, done), end):
-                    token = self._replacement(m, counts)
-                    if token is not None:
-                        pieces.append(text[done : m.start()])
-                        pieces.append(token)
-                        done = m.end()
+                for m, name, token in self._matcher.matches(text, mask, max(start, done), end):
+                    counts[name] += 1
+                    pieces.append(text[done : m.start()])
+                    pieces.append(token)
+                    done = m.end()
             if pieces:
                 found = 1
                 pieces.append(text[done:])
@@ -173,15 +157,6 @@ class Redactor:
                 self._clean.clear()
             self._clean.add(text)
         return text
-
-    def _replacement(self, m: re.Match[str], counts: Counter[str]) -> str | None:
-        group = m.lastgroup or ""
-        i = int(group[1:])
-        rule = self.builtins[i]
-        if rule.check is not None and not rule.check(m.group(group)):
-            return None
-        counts[rule.name] += 1
-        return _splice(m, f"v{i}", marker(rule.name))
 
     def row(self, row: dict[str, Any], counts: Counter[str], done: set[int] | None = None) -> None:
         """Redacts one spans row in place; maps whose id() is in `done` were redacted already (the
@@ -204,21 +179,9 @@ class Redactor:
                             attrs[k] = new
 
 
-def _splice(m: re.Match[str], value_group: str, token: str) -> str:
-    """The match with its value group (or, without one, all of it) replaced by `token`."""
-    try:
-        start, end = m.span(value_group)
-    except IndexError:
-        return token
-    if start < 0:
-        return token
-    whole, base = m.group(0), m.start()
-    return whole[: start - base] + token + whole[end - base :]
-
-
 def _replace(name: str, counts: Counter[str], m: re.Match[str]) -> str:
     counts[name] += 1
-    return _splice(m, "v", marker(name))
+    return splice(m, "v", marker(name))
 
 
 @functools.lru_cache(maxsize=256)
