@@ -44,8 +44,9 @@ def _kv(key: str, value: object) -> KeyValue:
     return KeyValue(key=key, value=AnyValue(int_value=int(value)))  # type: ignore[call-overload]
 
 
-def make_batch(n: int, rng: random.Random) -> bytes:
-    """n spans in traces of 5: a chain root, retrieval, guardrail and two generations."""
+def make_batch(n: int, rng: random.Random, spread_s: int = 3600) -> bytes:
+    """n spans in traces of 5: a chain root, retrieval, guardrail and two generations, started
+    within the last `spread_s` seconds."""
     req = ExportTraceServiceRequest()
     rs = req.resource_spans.add()
     rs.resource.attributes.extend([_kv("service.name", "bench-rag"), _kv("deployment.environment.name", "prod")])
@@ -62,7 +63,7 @@ def make_batch(n: int, rng: random.Random) -> bytes:
         sp.span_id = root if i % 5 == 0 else os.urandom(8)
         if i % 5:
             sp.parent_span_id = root
-        start = now - rng.randint(0, 3_600_000_000_000)
+        start = now - rng.randint(0, spread_s * 1_000_000_000)
         sp.start_time_unix_nano = start
         sp.end_time_unix_nano = start + rng.randint(5_000_000, 4_000_000_000)
         step = i % 5
@@ -176,6 +177,9 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--workers", type=int, default=None, help="ingest worker processes (default: the collector's)")
     ap.add_argument("--stages", action="store_true", help="also time the ingest stages in-process")
+    ap.add_argument(
+        "--interval", type=float, default=1.0, help="the collector's SPANSCOPE_BATCH_INTERVAL_S (batch build-up, s)"
+    )
     args = ap.parse_args()
 
     rng = random.Random(7)
@@ -187,7 +191,7 @@ def main() -> None:
         figures = stages(bodies[:20])
         print("in-process µs of CPU per span: " + ", ".join(f"{k} {v:.1f}" for k, v in figures.items()), flush=True)
 
-    env = {"SPANSCOPE_BATCH_INTERVAL_S": "1.0"}
+    env = {"SPANSCOPE_BATCH_INTERVAL_S": str(args.interval)}
     if args.workers is not None:
         env["SPANSCOPE_INGEST_WORKERS"] = str(args.workers)
     with tempfile.TemporaryDirectory() as tmp:
