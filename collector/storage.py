@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlparse
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
-from spanscope.schemas.ddl import migrations, schema_migrations_ddl
+from spanscope.schemas.ddl import LOCAL_SUFFIX, migrations, schema_migrations_ddl
 
 log = logging.getLogger("spanscope.storage")
 
@@ -117,6 +117,14 @@ class Storage:
     def table(self, name: str) -> str:
         return f"{self.database}.{name}"
 
+    def mutation_target(self, name: str) -> str:
+        """Where an UPDATE or ALTER … UPDATE of table `name` must go: the table itself on one node; in
+        cluster mode the shards' `_local` tables on every node (a Distributed table takes no mutations)."""
+        if not self.cluster:
+            return self.table(name)
+        local = name if name.endswith(LOCAL_SUFFIX) else f"{name}{LOCAL_SUFFIX}"
+        return f"{self.table(local)} ON CLUSTER '{self.cluster}'"
+
     def migrate(self) -> list[int]:
         """Applies pending migrations; safe to run at every start and from several collectors."""
         on_cluster = f" ON CLUSTER '{self.cluster}'" if self.cluster else ""
@@ -170,7 +178,7 @@ class Storage:
         """Fills empty content of stored spans (lightweight UPDATE: no part rewrite)."""
         pick = "{%s:Array(%s)}[indexOf({keys:Array(String)}, concat(trace_id, span_id))]"
         self.command(
-            f"UPDATE {self.table('spans')} SET "
+            f"UPDATE {self.mutation_target('spans')} SET "
             f"input = if(input = '', {pick % ('inputs', 'String')}, input), "
             f"output = if(output = '', {pick % ('outputs', 'String')}, output), "
             f"finish_reasons = if(empty(finish_reasons), {pick % ('reasons', 'Array(String)')}, finish_reasons) "

@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from spanscope.schemas.ddl import migrations, render, schema_migrations_ddl
@@ -140,3 +141,13 @@ def test_rendered_cluster_ddl_runs_and_local_spans_reach_the_rollups() -> None:
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.splitlines() == ["2,1", '"root",2']
+
+
+def test_runtime_updates_go_to_the_local_tables_on_every_node() -> None:
+    from spanscope.collector.storage import Storage
+
+    url = "http://clickhouse:8123/spanscope"  # lazy: nothing connects until a query runs
+    assert Storage(url, Path("unused")).mutation_target("spans") == "spanscope.spans"
+    cluster = Storage(url, Path("unused"), cluster="prod")
+    assert cluster.mutation_target("spans") == "spanscope.spans_local ON CLUSTER 'prod'"
+    assert cluster.mutation_target("scores_local") == "spanscope.scores_local ON CLUSTER 'prod'"

@@ -234,7 +234,7 @@ class KeyStore:
         record = self.get(key_id_or_prefix, project)
         if not record.revoked:
             self.storage.command(
-                f"UPDATE {self.storage.table('api_keys')} SET revoked_at = now64(3) "
+                f"UPDATE {self.storage.mutation_target('api_keys')} SET revoked_at = now64(3) "
                 "WHERE key_id = {id:String} AND revoked_at = 0",
                 {"id": record.key_id},
             )
@@ -253,7 +253,7 @@ class KeyStore:
         ids = list(used)
         try:
             self.storage.command(
-                f"UPDATE {self.storage.table('api_keys')} SET last_used_at = greatest(last_used_at, "
+                f"UPDATE {self.storage.mutation_target('api_keys')} SET last_used_at = greatest(last_used_at, "
                 "fromUnixTimestamp64Milli({ms:Array(Int64)}[indexOf({ids:Array(String)}, key_id)], 'UTC')) "
                 "WHERE key_id IN {ids:Array(String)}",
                 {"ids": ids, "ms": [int(used[i] * 1000) for i in ids]},

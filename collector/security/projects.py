@@ -71,7 +71,7 @@ class ProjectStore:
             self._retention[project] = days
         for table in self._tables_with("retention_days"):
             self.storage.command(
-                f"ALTER TABLE {self.storage.table(table)} UPDATE retention_days = {{d:UInt16}} "
+                f"ALTER TABLE {self.storage.mutation_target(table)} UPDATE retention_days = {{d:UInt16}} "
                 "WHERE project_id = {p:String} AND retention_days != {d:UInt16}",
                 {"p": project, "d": days},
             )
