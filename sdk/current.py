@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ParamSpec, TypeVar
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar, Unpack
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from spanscope.schemas.kinds import SpanKind
 
-from .enrich import apply_update
+from .enrich import SpanUpdate, apply_update
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -49,69 +48,9 @@ def get_current_span_id() -> str | None:
     return format(context.span_id, "016x") if context.is_valid else None
 
 
-def update_current_span(
-    *,
-    name: str | None = None,
-    kind: SpanKind | str | None = None,
-    input: Any = None,
-    output: Any = None,
-    model: str | None = None,
-    response_model: str | None = None,
-    response_id: str | None = None,
-    provider: str | None = None,
-    input_messages: Any = None,
-    output_messages: Any = None,
-    documents: Any = None,
-    usage: Any = None,
-    input_tokens: int | None = None,
-    output_tokens: int | None = None,
-    total_tokens: int | None = None,
-    cache_read_tokens: int | None = None,
-    cache_write_tokens: int | None = None,
-    reasoning_tokens: int | None = None,
-    cost: float | None = None,
-    parameters: Mapping[str, Any] | None = None,
-    finish_reasons: Iterable[str] | None = None,
-    session_id: str | None = None,
-    user_id: str | None = None,
-    tags: Iterable[str] | None = None,
-    metadata: Mapping[str, Any] | None = None,
-    prompt_name: str | None = None,
-    prompt_version: str | int | None = None,
-    attributes: Mapping[str, Any] | None = None,
-) -> None:
+def update_current_span(**facts: Unpack[SpanUpdate]) -> None:
     """Set facts on the current span (ours or another instrumentation's); see `Observation.update`.
 
     A no-op outside a recording span. Never raises.
     """
-    apply_update(
-        trace.get_current_span(),
-        name=name,
-        kind=kind,
-        input=input,
-        output=output,
-        model=model,
-        response_model=response_model,
-        response_id=response_id,
-        provider=provider,
-        input_messages=input_messages,
-        output_messages=output_messages,
-        documents=documents,
-        usage=usage,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        total_tokens=total_tokens,
-        cache_read_tokens=cache_read_tokens,
-        cache_write_tokens=cache_write_tokens,
-        reasoning_tokens=reasoning_tokens,
-        cost=cost,
-        parameters=parameters,
-        finish_reasons=finish_reasons,
-        session_id=session_id,
-        user_id=user_id,
-        tags=tags,
-        metadata=metadata,
-        prompt_name=prompt_name,
-        prompt_version=prompt_version,
-        attributes=attributes,
-    )
+    apply_update(trace.get_current_span(), **facts)

@@ -7,7 +7,7 @@ output) builds its attributes here, so each fact has one key, taken from `schema
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from opentelemetry.trace import Span
 from opentelemetry.util.types import AttributeValue
@@ -177,38 +177,63 @@ def session_attributes(
     return attrs
 
 
-def update_attributes(
-    *,
-    kind: SpanKind | str | None = None,
-    input: Any = None,
-    output: Any = None,
-    model: str | None = None,
-    response_model: str | None = None,
-    response_id: str | None = None,
-    provider: str | None = None,
-    input_messages: Any = None,
-    output_messages: Any = None,
-    documents: Any = None,
-    usage: Any = None,
-    input_tokens: int | None = None,
-    output_tokens: int | None = None,
-    total_tokens: int | None = None,
-    cache_read_tokens: int | None = None,
-    cache_write_tokens: int | None = None,
-    reasoning_tokens: int | None = None,
-    cost: float | None = None,
-    parameters: Mapping[str, Any] | None = None,
-    finish_reasons: Iterable[str] | None = None,
-    session_id: str | None = None,
-    user_id: str | None = None,
-    tags: Iterable[str] | None = None,
-    metadata: Mapping[str, Any] | None = None,
-    prompt_name: str | None = None,
-    prompt_version: str | int | None = None,
-    attributes: Mapping[str, Any] | None = None,
-) -> Attributes:
-    """The attributes for the given facts; None means "not given". Content obeys capture settings
-    and the mask."""
+class SpanUpdate(TypedDict, total=False):
+    """What `update_current_span` and `Observation.update` take; a missing key or None leaves the
+    span as it is. Defined once here so the two entry points and the attribute mapping agree."""
+
+    name: str | None
+    kind: SpanKind | str | None
+    input: Any
+    output: Any
+    model: str | None
+    response_model: str | None
+    response_id: str | None
+    provider: str | None
+    input_messages: Any
+    output_messages: Any
+    documents: Any
+    usage: Any
+    input_tokens: int | None
+    output_tokens: int | None
+    total_tokens: int | None
+    cache_read_tokens: int | None
+    cache_write_tokens: int | None
+    reasoning_tokens: int | None
+    cost: float | None
+    parameters: Mapping[str, Any] | None
+    finish_reasons: Iterable[str] | None
+    session_id: str | None
+    user_id: str | None
+    tags: Iterable[str] | None
+    metadata: Mapping[str, Any] | None
+    prompt_name: str | None
+    prompt_version: str | int | None
+    attributes: Mapping[str, Any] | None
+
+
+UPDATE_KEYS = frozenset(SpanUpdate.__annotations__)
+
+
+def update_attributes(facts: SpanUpdate) -> Attributes:
+    """The attributes for the given facts (`name` is not an attribute and is ignored). Content obeys
+    capture settings and the mask."""
+    kind = facts.get("kind")
+    input = facts.get("input")
+    output = facts.get("output")
+    input_messages = facts.get("input_messages")
+    output_messages = facts.get("output_messages")
+    documents = facts.get("documents")
+    model = facts.get("model")
+    response_model = facts.get("response_model")
+    response_id = facts.get("response_id")
+    provider = facts.get("provider")
+    usage = facts.get("usage")
+    cost = facts.get("cost")
+    parameters = facts.get("parameters")
+    finish_reasons = facts.get("finish_reasons")
+    prompt_name = facts.get("prompt_name")
+    prompt_version = facts.get("prompt_version")
+    attributes = facts.get("attributes")
     attrs: Attributes = {}
     if kind is not None:
         attrs.update(kind_attributes(kind))
@@ -237,15 +262,15 @@ def update_attributes(
         attrs[A.GEN_AI_PROVIDER_NAME] = str(provider)
     if usage is not None:
         attrs.update(usage_attributes(usage))
-    for key, count in (
-        (A.GEN_AI_USAGE_INPUT_TOKENS, input_tokens),
-        (A.GEN_AI_USAGE_OUTPUT_TOKENS, output_tokens),
-        (A.GEN_AI_USAGE_TOTAL_TOKENS, total_tokens),
-        (A.GEN_AI_USAGE_CACHE_READ, cache_read_tokens),
-        (A.GEN_AI_USAGE_CACHE_WRITE, cache_write_tokens),
-        (A.GEN_AI_USAGE_REASONING, reasoning_tokens),
+    for key, fact in (
+        (A.GEN_AI_USAGE_INPUT_TOKENS, "input_tokens"),
+        (A.GEN_AI_USAGE_OUTPUT_TOKENS, "output_tokens"),
+        (A.GEN_AI_USAGE_TOTAL_TOKENS, "total_tokens"),
+        (A.GEN_AI_USAGE_CACHE_READ, "cache_read_tokens"),
+        (A.GEN_AI_USAGE_CACHE_WRITE, "cache_write_tokens"),
+        (A.GEN_AI_USAGE_REASONING, "reasoning_tokens"),
     ):
-        value = _int(count)
+        value = _int(facts.get(fact))
         if value is not None:
             attrs[key] = value
     if cost is not None:
@@ -257,7 +282,9 @@ def update_attributes(
         attrs.update(parameter_attributes(parameters))
     if finish_reasons is not None:
         attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = [str(reason) for reason in finish_reasons]
-    attrs.update(session_attributes(session_id, user_id, tags, metadata))
+    attrs.update(
+        session_attributes(facts.get("session_id"), facts.get("user_id"), facts.get("tags"), facts.get("metadata"))
+    )
     if prompt_name is not None:
         attrs[A.GEN_AI_PROMPT_NAME] = str(prompt_name)
     if prompt_version is not None:
@@ -268,14 +295,23 @@ def update_attributes(
     return attrs
 
 
-def apply_update(span: Span, name: str | None = None, **facts: Any) -> None:
-    """Set `facts` (see `update_attributes`) on `span`. Never raises."""
+def apply_update(span: Span, **facts: Unpack[SpanUpdate]) -> None:
+    """Set `facts` on `span`. Never raises: an unknown key is logged once and ignored."""
     try:
+        unknown = facts.keys() - UPDATE_KEYS
+        if unknown:
+            log_once(
+                "update:unknown:" + ",".join(sorted(unknown)),
+                "spanscope: unknown span update keys %s ignored (known: %s)",
+                sorted(unknown),
+                ", ".join(sorted(UPDATE_KEYS)),
+            )
         if not span.is_recording():
             return
+        name = facts.get("name")
         if name:
             span.update_name(name)
-        attrs = update_attributes(**facts)
+        attrs = update_attributes(facts)
         if attrs:
             span.set_attributes(attrs)
     except Exception as exc:

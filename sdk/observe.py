@@ -30,9 +30,9 @@ from __future__ import annotations
 import functools
 import inspect
 import traceback
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
 from types import TracebackType
-from typing import Any, ParamSpec, TypeVar, overload
+from typing import Any, ParamSpec, TypeVar, Unpack, overload
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -42,7 +42,15 @@ from spanscope.schemas.kinds import SpanKind
 
 from .capture import JSON_MIME, MAX_ITEMS, TEXT_MIME, ArgBinder, to_json, truncate
 from .diagnostics import internal_error
-from .enrich import REQUEST_PARAMETERS, Attributes, apply_update, attribute_value, kind_attributes, parse_kind
+from .enrich import (
+    REQUEST_PARAMETERS,
+    Attributes,
+    SpanUpdate,
+    apply_update,
+    attribute_value,
+    kind_attributes,
+    parse_kind,
+)
 from .messages import looks_like_documents, looks_like_messages, parse_completion
 from .state import STATE
 
@@ -136,75 +144,14 @@ class Observation:
         context = self.span.get_span_context()
         return format(context.span_id, "016x") if context.is_valid else None
 
-    def update(
-        self,
-        *,
-        name: str | None = None,
-        kind: SpanKind | str | None = None,
-        input: Any = None,
-        output: Any = None,
-        model: str | None = None,
-        response_model: str | None = None,
-        response_id: str | None = None,
-        provider: str | None = None,
-        input_messages: Any = None,
-        output_messages: Any = None,
-        documents: Any = None,
-        usage: Any = None,
-        input_tokens: int | None = None,
-        output_tokens: int | None = None,
-        total_tokens: int | None = None,
-        cache_read_tokens: int | None = None,
-        cache_write_tokens: int | None = None,
-        reasoning_tokens: int | None = None,
-        cost: float | None = None,
-        parameters: Mapping[str, Any] | None = None,
-        finish_reasons: Iterable[str] | None = None,
-        session_id: str | None = None,
-        user_id: str | None = None,
-        tags: Iterable[str] | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        prompt_name: str | None = None,
-        prompt_version: str | int | None = None,
-        attributes: Mapping[str, Any] | None = None,
-    ) -> None:
+    def update(self, **facts: Unpack[SpanUpdate]) -> None:
         """Set facts on the span; None means "leave as is".
 
         `usage` takes a provider usage object or dict (OpenAI, Anthropic) or use the token counts;
         `cost` is USD; `parameters` are request parameters (temperature, max_tokens, top_p, ...);
         `documents` are retrieved documents; content is captured subject to the capture settings
         and the mask. Other keys can be set with `attributes`."""
-        apply_update(
-            self.span,
-            name=name,
-            kind=kind,
-            input=input,
-            output=output,
-            model=model,
-            response_model=response_model,
-            response_id=response_id,
-            provider=provider,
-            input_messages=input_messages,
-            output_messages=output_messages,
-            documents=documents,
-            usage=usage,
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-            total_tokens=total_tokens,
-            cache_read_tokens=cache_read_tokens,
-            cache_write_tokens=cache_write_tokens,
-            reasoning_tokens=reasoning_tokens,
-            cost=cost,
-            parameters=parameters,
-            finish_reasons=finish_reasons,
-            session_id=session_id,
-            user_id=user_id,
-            tags=tags,
-            metadata=metadata,
-            prompt_name=prompt_name,
-            prompt_version=prompt_version,
-            attributes=attributes,
-        )
+        apply_update(self.span, **facts)
 
     def set_error(self, error: BaseException | str) -> None:
         """Mark the span failed without raising (e.g. a handled error worth seeing)."""

@@ -540,6 +540,20 @@ def test_a_failing_tracer_is_counted_and_logged_once_and_the_function_still_runs
     assert len([r for r in caplog.records if "tracer exploded" in r.getMessage()]) == 1
 
 
+def test_a_misspelt_update_key_is_logged_and_the_rest_still_applies(
+    recorder: SpanRecorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    @spanscope.observe(name="call", kind="generation")
+    def call() -> None:
+        spanscope.update_current_span(modle="gpt-4o", provider="openai")  # type: ignore[call-arg]
+
+    with caplog.at_level("WARNING", logger="spanscope.sdk"):
+        call()
+    assert recorder.span("call").attributes[A.GEN_AI_PROVIDER_NAME] == "openai"
+    assert A.GEN_AI_REQUEST_MODEL not in recorder.span("call").attributes
+    assert any("modle" in r.getMessage() for r in caplog.records)
+
+
 def test_update_outside_any_span_is_a_no_op() -> None:
     assert trace.get_current_span() is trace.INVALID_SPAN
     spanscope.update_current_span(model="x", output={"a": 1})
