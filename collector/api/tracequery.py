@@ -211,6 +211,19 @@ def score_semijoin(db: str, p: Params, f: TraceSearchParams) -> str | None:
     return f"trace_id IN (SELECT trace_id FROM {db}.scores WHERE {PROJECT} AND {and_all(conds)})"
 
 
+def matching_roots(db: str, p: Params, f: TraceSearchParams, tr: TimeRange) -> list[str | None]:
+    """Conditions on `spans` that keep the root spans, starting in the range, of the traces the
+    search matches: the listing's rule, shared by every sort order and the count."""
+    return [
+        PROJECT,
+        span_time(p, tr.start_us, tr.end_us),
+        IS_ROOT,
+        root_filters(p, f),
+        span_semijoin(db, p, f, tr.start_us, tr.end_us),
+        score_semijoin(db, p, f),
+    ]
+
+
 def _direction(order: str) -> tuple[str, str]:
     """(SQL direction, keyset comparison operator) for an order."""
     return ("DESC", "<") if order == "desc" else ("ASC", ">")
@@ -274,15 +287,7 @@ def _keys_by_duration(
             f"(duration_ms, trace_id) {op} "
             f"({p.bind(float(cursor.key), 'Float64')}, {p.bind(cursor.trace_id, 'String')})"
         )
-    conds = [
-        PROJECT,
-        span_time(p, tr.start_us, tr.end_us),
-        IS_ROOT,
-        root_filters(p, f),
-        cursor_cond,
-        span_semijoin(db, p, f, tr.start_us, tr.end_us),
-        score_semijoin(db, p, f),
-    ]
+    conds = [*matching_roots(db, p, f, tr), cursor_cond]
     rows = storage.query_dicts(
         f"SELECT {KEY_COLUMNS}, duration_ms AS key FROM {db}.spans WHERE {and_all(conds)} "
         f"ORDER BY duration_ms {direction}, trace_id {direction} LIMIT {want}",
@@ -353,12 +358,7 @@ def _cost_zero(
     direction, op = _direction(f.order)
     window = span_time(p, tr.start_us - SKEW_US, tr.end_us + TRACE_SLACK_US)
     conds = [
-        PROJECT,
-        span_time(p, tr.start_us, tr.end_us),
-        IS_ROOT,
-        root_filters(p, f),
-        span_semijoin(db, p, f, tr.start_us, tr.end_us),
-        score_semijoin(db, p, f),
+        *matching_roots(db, p, f, tr),
         f"trace_id NOT IN (SELECT trace_id FROM {db}.spans WHERE {PROJECT} AND {window} AND cost_usd > 0)",
         f"trace_id {op} {p.bind(after, 'String')}" if after is not None else None,
     ]
@@ -557,13 +557,6 @@ def count_traces(storage: Storage, project: str, f: TraceSearchParams, tr: TimeR
     """How many traces match: root spans in the range passing every filter (the listing's rule)."""
     p = Params(project)
     db = storage.database
-    conds = [
-        PROJECT,
-        span_time(p, tr.start_us, tr.end_us),
-        IS_ROOT,
-        root_filters(p, f),
-        span_semijoin(db, p, f, tr.start_us, tr.end_us),
-        score_semijoin(db, p, f),
-    ]
+    conds = matching_roots(db, p, f, tr)
     rows = storage.query_dicts(f"SELECT uniqExact(trace_id) AS n FROM {db}.spans WHERE {and_all(conds)}", p.values)
     return int(rows[0]["n"]) if rows else 0
