@@ -10,7 +10,7 @@ path captures input and output (the default). Rounds alternate between the two p
 median round is reported, as wall-clock time and as CPU time of the calling thread (the latter is
 steadier on a busy machine).
 
-Targets (issue 3): ≤ 25 µs per decorated call and ≤ 1.5× the bare span.
+Targets: ≤ 25 µs per decorated call and ≤ 1.5× the bare span.
 """
 
 from __future__ import annotations

@@ -270,7 +270,7 @@ LITELLM_COST_USD: Final = "gen_ai.cost.usd"
 # JSON, Traceloop association properties) is stored in `spans.attributes` as metadata.<k>.
 CANONICAL_METADATA_PREFIX: Final = "metadata."
 
-# Added for the SDK's fallback helper (issue 3): which option of the chain served the logical call
+# The SDK's fallback helper: which option of the chain served the logical call
 # (1-based; absent when nothing did or the degraded path served), and the 0-based retry number of
 # an attempt span within its option (retries on transient errors repeat the same option).
 SS_FALLBACK_SERVED_ATTEMPT: Final = "spanscope.fallback.served_attempt"
