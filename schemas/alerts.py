@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from spanscope.schemas.drift import SCORE_PREFIX, DriftSignalName
 from spanscope.schemas.metrics import RAW_ONLY_DIMENSIONS, Dimension, Metric
+from spanscope.schemas.models import Name
 
 Operator = Literal[">", ">=", "<", "<=", "==", "!="]
 OPERATOR_ALIASES: dict[str, str] = {
@@ -160,7 +161,7 @@ class AlertRuleIn(BaseModel):
     rule_id: str | None = Field(
         None, description="letters, digits, '_', '.', '-'; default: generated (API) or from the name (file)"
     )
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     description: str = Field("", max_length=2000)
     kind: Literal["metric", "drift"] = "metric"
     metric: Metric | None = Field(None, description="a metric of GET /api/metrics/definitions")
@@ -192,13 +193,6 @@ class AlertRuleIn(BaseModel):
                 "id may hold letters, digits, '_', '.', '-' (at most 100, starting with a letter or digit)"
             )
         return v
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("name must not be blank")
-        return v.strip()
 
     @field_validator("operator", mode="before")
     @classmethod

@@ -10,13 +10,16 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 from spanscope.schemas.metrics import Dimension, Metric
 
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 _HEX16 = re.compile(r"^[0-9a-f]{16}$")
+
+# The name of a score or an alert rule: surrounding blanks dropped, then 1 to 200 characters.
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 MetricValues = dict[Metric, float | None]
 
@@ -312,7 +315,7 @@ class ScoreIn(BaseModel):
 
     trace_id: str = Field(description="32 lowercase hex digits")
     span_id: str | None = Field(None, description="16 hex digits, or null for a trace-level score")
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     value: float | None = None
     string_value: str | None = Field(None, max_length=10_000)
     data_type: Literal["numeric", "categorical", "boolean"] = "numeric"
@@ -339,13 +342,6 @@ class ScoreIn(BaseModel):
         if not _HEX16.match(v) or v == "0" * 16:
             raise ValueError("span_id must be 16 hex digits (not all zero) or null")
         return v
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("name must not be blank")
-        return v.strip()
 
     @model_validator(mode="after")
     def _typed(self) -> ScoreIn:
