@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
+def _env(name: str, default: T, parse: Callable[[str], T], kind: str) -> T:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
         return default
     try:
-        return int(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+        return parse(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be {kind}, got {raw!r}") from None
+
+
+def env_int(name: str, default: int) -> int:
+    """An integer setting from the environment (unset or empty: the default); a malformed value
+    is an error naming the variable."""
+    return _env(name, default, int, "an integer")
+
+
+def env_float(name: str, default: float) -> float:
+    """A number setting from the environment, like `env_int`."""
+    return _env(name, default, float, "a number")
 
 
 @dataclass(frozen=True)
@@ -70,16 +85,16 @@ class Settings:
             clickhouse_url=os.environ.get("SPANSCOPE_CLICKHOUSE_URL") or None,
             cluster=os.environ.get("SPANSCOPE_CLICKHOUSE_CLUSTER") or None,
             host=os.environ.get("SPANSCOPE_HOST", "127.0.0.1"),
-            port=_env_int("SPANSCOPE_PORT", 4318),
+            port=env_int("SPANSCOPE_PORT", 4318),
             project=os.environ.get("SPANSCOPE_PROJECT", "default"),
-            retention_days=_env_int("SPANSCOPE_RETENTION_DAYS", 30),
-            max_body_bytes=_env_int("SPANSCOPE_MAX_BODY_BYTES", 16 * 1024 * 1024),
-            wal_max_backlog_bytes=_env_int("SPANSCOPE_WAL_MAX_BACKLOG_BYTES", 2 * 1024 * 1024 * 1024),
+            retention_days=env_int("SPANSCOPE_RETENTION_DAYS", 30),
+            max_body_bytes=env_int("SPANSCOPE_MAX_BODY_BYTES", 16 * 1024 * 1024),
+            wal_max_backlog_bytes=env_int("SPANSCOPE_WAL_MAX_BACKLOG_BYTES", 2 * 1024 * 1024 * 1024),
             price_file=Path(price) if price else None,
             redaction_file=Path(redaction) if redaction else None,
-            batch_interval_s=float(os.environ.get("SPANSCOPE_BATCH_INTERVAL_S", "1.0")),
-            max_clock_skew_s=_env_int("SPANSCOPE_MAX_PAST_S", 7 * 24 * 3600),
-            ingest_workers=_env_int(
+            batch_interval_s=env_float("SPANSCOPE_BATCH_INTERVAL_S", 1.0),
+            max_clock_skew_s=env_int("SPANSCOPE_MAX_PAST_S", 7 * 24 * 3600),
+            ingest_workers=env_int(
                 "SPANSCOPE_INGEST_WORKERS", min(2, os.cpu_count() or 1) if (os.cpu_count() or 1) > 1 else 0
             ),
             auth=(os.environ.get("SPANSCOPE_AUTH") or "auto").strip().lower(),

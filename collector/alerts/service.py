@@ -22,7 +22,7 @@ from spanscope.collector.alerts.deliver import Delivery, WebhookDispatcher
 from spanscope.collector.alerts.evaluate import Evaluation, evaluate_metric, missing_group
 from spanscope.collector.alerts.rulefile import AlertFileError, load_rules_file
 from spanscope.collector.alerts.store import AlertStore, GroupState, new_event
-from spanscope.collector.config import Settings
+from spanscope.collector.config import Settings, env_float, env_int
 from spanscope.collector.metrics import CollectorMetrics
 from spanscope.collector.storage import Storage
 from spanscope.schemas.alerts import (
@@ -38,16 +38,6 @@ from spanscope.schemas.alerts import (
 log = logging.getLogger("spanscope.alerts")
 
 StateKey = tuple[str, str, str]
-
-
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from None
 
 
 @dataclass(frozen=True)
@@ -66,12 +56,12 @@ class AlertConfig:
     def from_env(cls) -> AlertConfig:
         path = os.environ.get("SPANSCOPE_ALERTS_FILE", "").strip()
         return cls(
-            interval_s=_env_float("SPANSCOPE_ALERT_INTERVAL_S", 30.0),
-            drift_interval_s=_env_float("SPANSCOPE_ALERT_DRIFT_INTERVAL_S", 300.0),
+            interval_s=env_float("SPANSCOPE_ALERT_INTERVAL_S", 30.0),
+            drift_interval_s=env_float("SPANSCOPE_ALERT_DRIFT_INTERVAL_S", 300.0),
             file=Path(path) if path else None,
-            webhook_timeout_s=_env_float("SPANSCOPE_ALERT_WEBHOOK_TIMEOUT_S", 5.0),
-            webhook_retries=int(_env_float("SPANSCOPE_ALERT_WEBHOOK_RETRIES", 3)),
-            webhook_backoff_s=_env_float("SPANSCOPE_ALERT_WEBHOOK_BACKOFF_S", 0.5),
+            webhook_timeout_s=env_float("SPANSCOPE_ALERT_WEBHOOK_TIMEOUT_S", 5.0),
+            webhook_retries=env_int("SPANSCOPE_ALERT_WEBHOOK_RETRIES", 3),
+            webhook_backoff_s=env_float("SPANSCOPE_ALERT_WEBHOOK_BACKOFF_S", 0.5),
         )
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import queue
 import threading
 import time
@@ -24,7 +23,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from spanscope.collector.config import Settings
+from spanscope.collector.config import Settings, env_float
 from spanscope.collector.evals.config import ConfigError, ProjectConfig, file_path, load_file, read_stored
 from spanscope.collector.evals.evaluators import TIMEOUT_PREFIX, config_fingerprint, evaluate_one, matches
 from spanscope.collector.metrics import CollectorMetrics
@@ -109,7 +108,7 @@ class OnlineEvaluators:
         self.content_wait_s = (
             content_wait_s
             if content_wait_s is not None
-            else float(os.environ.get("SPANSCOPE_EVAL_CONTENT_WAIT_S", "3"))
+            else env_float("SPANSCOPE_EVAL_CONTENT_WAIT_S", 3.0)
         )
         self._queue: queue.Queue[Any] = queue.Queue(max_queue)
         self._queued_bytes = 0  # of the payloads in _queue (a request's rows can be megabytes)
