@@ -250,7 +250,7 @@ def main() -> int:
         storage: Storage = collector.storage
         have = storage.query("SELECT count() FROM spanscope.spans WHERE project_id = {p:String}", {"p": PROJECT})[0][0]
         if args.regenerate and have:
-            for table in ("spans", "rollup_minute", "rollup_hour", "rollup_day", "trace_index", "trace_summary"):
+            for table in ("spans", "rollup_minute", "rollup_hour", "rollup_day", "trace_summary"):
                 storage.command(f"ALTER TABLE spanscope.{table} DELETE WHERE project_id = {{p:String}}", {"p": PROJECT})
             have = 0
         if have < args.spans:
@@ -264,7 +264,7 @@ def main() -> int:
         ids = [
             r[0]
             for r in storage.query(
-                "SELECT trace_id FROM spanscope.trace_index WHERE project_id = {p:String} "
+                "SELECT trace_id FROM spanscope.trace_summary WHERE project_id = {p:String} "
                 "AND start_time > now() - INTERVAL 7 DAY LIMIT 100000",
                 {"p": PROJECT},
             )

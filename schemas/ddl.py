@@ -3,7 +3,7 @@
 The SQL files are written for one node with database `spanscope`. For a cluster every MergeTree-family
 table `T` becomes a replicated table `T_local` on each shard plus a Distributed table `T` over them,
 so readers and writers keep using `T`. Materialized views run per shard: they read the `_local`
-table an insert lands in and write the `_local` table of their target, so rollups, the trace index
+table an insert lands in and write the `_local` table of their target, so rollups
 and trace summaries are computed where the spans are. Spans and tables keyed by trace are sharded by
 `trace_id` (a trace, its summary and its content live on one shard); other tables by `project_id`.
 Every DDL statement runs `ON CLUSTER`; data statements (`INSERT … SELECT` backfills) go through the
@@ -27,7 +27,6 @@ _TO = re.compile(r"\bTO (\w+)\.(\w+)")
 _SOURCE = re.compile(r"\b(FROM|JOIN)\s+(\w+)\.(\w+)(\s+(?:AS\s+)?(?!(?:WHERE|GROUP|ORDER|LIMIT|SETTINGS|ON|USING|"
                      r"PREWHERE|FINAL|SAMPLE|ARRAY|LEFT|RIGHT|INNER|FULL|CROSS|JOIN|UNION|HAVING)\b)\w+)?",
                      re.I)
-_MODIFY_QUERY = re.compile(r"^\s*MODIFY QUERY\b", re.I)
 _COLUMN_ACTION = re.compile(r"^(?:ADD|DROP|MODIFY|RENAME|COMMENT) COLUMN\b", re.I)
 LOCAL_SUFFIX = "_local"
 
@@ -118,8 +117,6 @@ class ClusterRenderer:
 
     def _alter(self, stmt: str, m: re.Match[str]) -> list[str]:
         db, name, actions = m.group(1), m.group(2), stmt[m.end() :]
-        if _MODIFY_QUERY.match(actions):  # a view's new query reads local tables like its CREATE did
-            return [f"ALTER TABLE {db}.{name} {self.on} {self._local_sources(actions)}"]
         if name not in self.sharded:
             return [f"ALTER TABLE {db}.{name} {self.on} {actions}"]
         out = [f"ALTER TABLE {db}.{name}{LOCAL_SUFFIX} {self.on} {actions}"]

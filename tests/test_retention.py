@@ -42,7 +42,6 @@ def wait_for(fn: Any, expected: Any, timeout: float = 30.0) -> Any:
         ("spans", "TTL toDateTime(start_time) + toIntervalDay(retention_days)"),
         ("scores", "TTL toDateTime(timestamp) + toIntervalDay(retention_days)"),
         ("span_content", "TTL toDateTime(time) + toIntervalDay(least(retention_days, 7))"),
-        ("trace_index", "TTL toDateTime(end_time) + toIntervalDay(retention_days)"),
         ("trace_summary", "TTL toDateTime(end_time) + toIntervalDay(retention_days)"),
     ],
 )
@@ -130,7 +129,7 @@ def test_shortening_retention_drops_rows_older_than_it(client: TestClient) -> No
     q = "SELECT min(retention_days) FROM spanscope.spans WHERE project_id = 'expire'"
     assert wait_for(lambda: scalar(client, q), 7) == 7
     storage = storage_of(client)
-    for table in ("spans", "trace_index", "trace_summary"):
+    for table in ("spans", "trace_summary"):
         storage.command(f"OPTIMIZE TABLE spanscope.{table} FINAL")  # merges apply the TTL now
         ids = storage.query(f"SELECT DISTINCT trace_id FROM spanscope.{table} WHERE project_id = 'expire'")
         assert ids == [(recent,)], table
@@ -145,7 +144,7 @@ def test_usage_counts_the_projects_rows_and_estimates_its_bytes(client: TestClie
     tables = {t["table"]: t for t in usage["tables"]}
     assert usage["project"] == "usage-a" and usage["retention_days"] == 30
     assert tables["spans"]["rows"] == 50
-    assert tables["trace_index"]["rows"] == 50
+    assert tables["trace_summary"]["rows"] == 50
     assert usage["bytes_on_disk"] > 0 and usage["rows"] == sum(t["rows"] for t in usage["tables"])
     other = client.get("/api/project/usage", headers=bearer(create_key(client, "usage-b", "read"))).json()
     assert {t["table"]: t["rows"] for t in other["tables"]}["spans"] == 5

@@ -45,7 +45,7 @@ def trace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, 
     try:
         trace_id, span_id, body = one_trace()
         assert httpx.post(f"{proc.url}/v1/traces", json=body, timeout=10).status_code == 200
-        proc.wait_for_count("SELECT count() FROM spanscope.trace_index WHERE trace_id = {t:String}", 1, t=trace_id)
+        proc.wait_for_count("SELECT count() FROM spanscope.trace_summary WHERE trace_id = {t:String}", 1, t=trace_id)
         scores = [
             {
                 "trace_id": trace_id,

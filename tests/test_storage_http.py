@@ -64,7 +64,7 @@ def test_exporter_spans_reach_a_clickhouse_server_over_http(tmp_path: Path, clic
         # The materialized views ran on the server too.
         assert (
             client.command(
-                "SELECT sum(span_count) FROM spanscope.trace_index WHERE trace_id = {t:String}",
+                "SELECT sum(spans) FROM spanscope.trace_summary WHERE trace_id = {t:String}",
                 parameters={"t": trace_id},
             )
             == 1

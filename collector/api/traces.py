@@ -53,11 +53,10 @@ def normalize_trace_id(trace_id: str) -> str:
 
 
 def trace_bounds(storage: Storage, p: Params, trace_id: str) -> tuple[int, int] | None:
-    """(first span start, last span end) in µs from the trace index, or None for an unknown trace."""
+    """(first span start, last span end) in µs from the trace summary, or None for an unknown trace."""
     rows = storage.query(
-        "SELECT toUnixTimestamp64Micro(min(start_time)), toUnixTimestamp64Micro(max(end_time)), "
-        "sum(span_count) "
-        f"FROM {storage.database}.trace_index WHERE {PROJECT} AND trace_id = {p.bind(trace_id, 'String')}",
+        "SELECT toUnixTimestamp64Micro(min(start_time)), toUnixTimestamp64Micro(max(end_time)), sum(spans) "
+        f"FROM {storage.database}.trace_summary WHERE {PROJECT} AND trace_id = {p.bind(trace_id, 'String')}",
         p.values,
     )
     if not rows or not rows[0][2]:
