@@ -115,7 +115,28 @@ def get_json(path: str, params: Mapping[str, Any] | Iterable[tuple[str, Any]] = 
 
 
 def _get(model: type[M], path: str, params: Mapping[str, Any] | Iterable[tuple[str, Any]] = ()) -> M:
-    data = get_json(path, params)
+    return parse(model, path, get_json(path, params))
+
+
+def send(
+    method: str, path: str, body: Any = None, params: Mapping[str, Any] | Iterable[tuple[str, Any]] = ()
+) -> httpx.Response:
+    """A write (or an uncached read such as a download): never cached; a successful write clears the
+    read cache so every page shows its effect at once."""
+    url = base_url() + path
+    try:
+        response = httpx.request(method, url, json=body, params=_params(params), headers=_headers(), timeout=TIMEOUT)
+    except httpx.HTTPError as exc:
+        raise ApiError(f"cannot reach the collector at {base_url()}: {exc}", None, url) from exc
+    if response.status_code >= 400:
+        raise ApiError(f"{path} answered {response.status_code}: {_detail(response)}", response.status_code, url)
+    if method != "GET":
+        clear_cache()
+    return response
+
+
+def parse(model: type[M], path: str, data: Any) -> M:
+    """An answer as its API model, or an ApiError saying the shape is not what this dashboard expects."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -302,15 +323,7 @@ def add_score(
         "comment": comment or None,
         "author": os.environ.get("SPANSCOPE_DASHBOARD_USER") or "dashboard",
     }
-    url = base_url() + "/api/scores"
-    try:
-        response = httpx.post(url, json={"scores": [score]}, headers=_headers(), timeout=TIMEOUT)
-    except httpx.HTTPError as exc:
-        raise ApiError(f"cannot reach the collector at {base_url()}: {exc}", None, url) from exc
-    if response.status_code != 200:
-        raise ApiError(f"/api/scores answered {response.status_code}: {_detail(response)}", response.status_code, url)
-    clear_cache()
-    return str(response.json()["score_ids"][0])
+    return str(send("POST", "/api/scores", {"scores": [score]}).json()["score_ids"][0])
 
 
 def trace(trace_id: str) -> TraceDetail | None:

@@ -1,7 +1,8 @@
 """The dataset, hard-example and eval-run endpoints as the Datasets and Hard examples pages use them.
 
-Reads go through `api.get_json` (cached like every other read); writes and export downloads are
-never cached and clear the read cache, so the page shows the new version at once.
+Reads go through `api.get_json` (cached like every other read); writes and export downloads go
+through `api.send` (never cached; a write clears the read cache, so the page shows the new version
+at once).
 """
 
 from __future__ import annotations
@@ -9,8 +10,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from spanscope.dashboard import api
 from spanscope.schemas.datasets import (
     ChangeResult,
@@ -26,35 +26,12 @@ from spanscope.schemas.datasets import (
 M = TypeVar("M", bound=BaseModel)
 
 
-def _model(model: type[M], path: str, data: Any) -> M:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise api.ApiError(f"{path} answered in an unexpected shape: {exc.errors()[0].get('msg')}", 200) from exc
-
-
 def _get(model: type[M], path: str, params: list[tuple[str, Any]] | None = None) -> M:
-    return _model(model, path, api.get_json(path, params or []))
-
-
-def _send(method: str, path: str, body: Any = None, params: list[tuple[str, Any]] | None = None) -> httpx.Response:
-    url = api.base_url() + path
-    key = api._headers()
-    try:
-        response = httpx.request(method, url, json=body, params=params or [], headers=key, timeout=api.TIMEOUT)
-    except httpx.HTTPError as exc:
-        raise api.ApiError(f"cannot reach the collector at {api.base_url()}: {exc}", None, url) from exc
-    if response.status_code >= 400:
-        raise api.ApiError(
-            f"{path} answered {response.status_code}: {api._detail(response)}", response.status_code, url
-        )
-    return response
+    return api.parse(model, path, api.get_json(path, params or []))
 
 
 def _change(method: str, path: str, body: Any = None) -> ChangeResult:
-    result = _model(ChangeResult, path, _send(method, path, body).json())
-    api.clear_cache()
-    return result
+    return api.parse(ChangeResult, path, api.send(method, path, body).json())
 
 
 def ds_path(name: str, suffix: str = "") -> str:
@@ -74,11 +51,7 @@ def items(name: str, version: int | None = None) -> DatasetItems:
 
 
 def create(name: str, description: str) -> ChangeResult:
-    result = _model(
-        ChangeResult, "/api/datasets", _send("POST", "/api/datasets", {"name": name, "description": description}).json()
-    )
-    api.clear_cache()
-    return result
+    return _change("POST", "/api/datasets", {"name": name, "description": description})
 
 
 def add_items(name: str, new_items: list[dict[str, Any]], message: str = "") -> ChangeResult:
@@ -98,7 +71,7 @@ def remove_item(name: str, item_id: str) -> ChangeResult:
 
 
 def export(name: str, fmt: str, version: int) -> bytes:
-    return _send("GET", ds_path(name, "/export"), params=[("format", fmt), ("version", version)]).content
+    return api.send("GET", ds_path(name, "/export"), params=[("format", fmt), ("version", version)]).content
 
 
 def hard_examples(window: api.TimeWindow, params: list[tuple[str, Any]]) -> HardExampleList:
