@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from spanscope.collector.cli import CliError
-
-DEFAULT_API = "http://127.0.0.1:4318"
+from spanscope.collector.client import ApiClient, add_connection_arguments
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("alerts", help="manage alert rules and read their history")
-    p.add_argument("--api", default=os.environ.get("SPANSCOPE_API_URL", DEFAULT_API), help="collector URL")
-    p.add_argument("--api-key", default=None, help="API key (env SPANSCOPE_API_KEY), sent as a Bearer token")
-    p.add_argument("--project", default=None, help="project (default: the collector's or the key's)")
+    add_connection_arguments(p)
     asub = p.add_subparsers(dest="alerts_command", required=True)
 
     ls = asub.add_parser("list", help="rules and the groups now firing")
@@ -70,36 +66,9 @@ def register(sub: Any) -> None:
 # --------------------------------------------------------------------------- HTTP
 
 
-def _call(args: argparse.Namespace, method: str, path: str, **kwargs: Any) -> Any:
-    import httpx
-
-    key = args.api_key or os.environ.get("SPANSCOPE_API_KEY", "").strip()
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    params = dict(kwargs.pop("params", {}) or {})
-    if args.project:
-        params["project"] = args.project
-    url = args.api.rstrip("/") + path
-    try:
-        r = httpx.request(method, url, headers=headers, params=params, timeout=30, **kwargs)
-    except httpx.HTTPError as exc:
-        raise CliError(f"cannot reach the collector at {args.api}: {exc}") from exc
-    if r.status_code >= 400:
-        raise CliError(f"{method} {path} failed ({r.status_code}): {_detail(r)}")
-    return r.json() if r.content else None
-
-
-def _detail(r: Any) -> str:
-    try:
-        body = r.json()
-    except ValueError:
-        return str(r.text)[:300]
-    detail = body.get("detail", body) if isinstance(body, dict) else body
-    if isinstance(detail, list):
-        return "; ".join(
-            f"{'.'.join(str(x) for x in d.get('loc', [])[1:])}: {d.get('msg')}" if isinstance(d, dict) else str(d)
-            for d in detail
-        )
-    return str(detail)[:500]
+def _call(args: argparse.Namespace, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
+    with ApiClient(args.api, args.api_key, args.project, timeout_s=30) as api:
+        return api.call(method, path, params=params, json=json)
 
 
 # --------------------------------------------------------------------------- commands

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from spanscope.collector.cli import CliError
-
-if TYPE_CHECKING:
-    from spanscope.collector.evals.client import ApiClient
+from spanscope.collector.client import ApiClient, add_connection_arguments
 
 REASONS = ("low_score", "negative_feedback", "evaluator_failure", "guardrail_block", "fallback", "error")
 FORMATS = ("jsonl", "promptfoo", "openai_evals", "csv")
@@ -21,19 +18,11 @@ CHECKS = ("exact", "contains", "json_schema", "similarity")
 
 
 def _api(args: argparse.Namespace) -> ApiClient:
-    from spanscope.collector.evals.client import ApiClient
-
     return ApiClient(args.api, args.api_key, args.project)
 
 
 def _connection(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument(
-        "--api",
-        default=os.environ.get("SPANSCOPE_API_URL", "http://127.0.0.1:4318"),
-        help="collector URL (env SPANSCOPE_API_URL)",
-    )
-    sp.add_argument("--api-key", default=None, help="sent as Authorization: Bearer (env SPANSCOPE_API_KEY)")
-    sp.add_argument("--project", default=None, help="project (default: the collector's, or the key's)")
+    add_connection_arguments(sp)
 
 
 def _value(text: str, as_json: bool) -> Any:

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from spanscope.collector.cli import CliError
+from spanscope.collector.client import ApiClient
 from spanscope.collector.evals.checks import as_text, run_checks
-from spanscope.collector.evals.client import ApiClient
 from spanscope.schemas.datasets import (
     ATTR_EVAL_DATASET,
     ATTR_EVAL_DATASET_VERSION,

@@ -18,8 +18,8 @@ from datetime import datetime
 from typing import Any
 
 from spanscope.collector.cli import CliError
+from spanscope.collector.client import ApiClient, add_connection_arguments
 
-DEFAULT_API = "http://127.0.0.1:4318"
 SCOPES = ("ingest", "read", "admin")
 
 
@@ -60,12 +60,12 @@ def register(sub: Any) -> None:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--api",
-        default=os.environ.get("SPANSCOPE_API_URL", DEFAULT_API),
-        help="collector to manage through (env SPANSCOPE_API_URL); when none answers, storage is used directly",
+    add_connection_arguments(
+        p,
+        project=False,
+        api_help="collector to manage through (env SPANSCOPE_API_URL); when none answers, storage is used directly",
+        key_help="admin key (env SPANSCOPE_ADMIN_KEY, then SPANSCOPE_API_KEY)",
     )
-    p.add_argument("--api-key", default=None, help="admin key (env SPANSCOPE_ADMIN_KEY, then SPANSCOPE_API_KEY)")
     p.add_argument("--data-dir", help="data directory for direct storage (env SPANSCOPE_DATA_DIR)")
 
 
@@ -81,27 +81,11 @@ def _collector_answers(api: str) -> bool:
         return False
 
 
-def _call(args: argparse.Namespace, method: str, path: str, **kwargs: Any) -> Any:
-    import httpx
-
-    key = (
-        args.api_key
-        or os.environ.get("SPANSCOPE_ADMIN_KEY", "").strip()
-        or os.environ.get("SPANSCOPE_API_KEY", "").strip()
-    )
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    try:
-        r = httpx.request(method, args.api.rstrip("/") + path, headers=headers, timeout=60, **kwargs)
-    except httpx.HTTPError as exc:
-        raise CliError(f"cannot reach the collector at {args.api}: {exc}") from exc
-    if r.status_code >= 400:
-        try:
-            detail = r.json().get("detail", r.text)
-        except ValueError:
-            detail = r.text
-        hint = " (give an admin key with --api-key or SPANSCOPE_ADMIN_KEY)" if r.status_code in (401, 403) else ""
-        raise CliError(f"{method} {path} failed ({r.status_code}): {str(detail)[:300]}{hint}")
-    return r.json()
+def _call(args: argparse.Namespace, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
+    key = args.api_key or os.environ.get("SPANSCOPE_ADMIN_KEY", "").strip() or None
+    hint = "give an admin key with --api-key or SPANSCOPE_ADMIN_KEY"
+    with ApiClient(args.api, key, auth_hint=hint) as api:
+        return api.call(method, path, params=params, json=json)
 
 
 @contextmanager

@@ -1,13 +1,16 @@
-"""The collector's HTTP API as the `datasets` and `eval` commands use it; every failure is a CliError
-with one readable line."""
+"""The collector's HTTP API as the CLI commands (`datasets`, `eval`, `alerts`, `keys`, `projects`) use
+it; every failure is a CliError with one readable line."""
 
 from __future__ import annotations
 
+import argparse
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from spanscope.collector.cli import CliError
+
+if TYPE_CHECKING:  # httpx is a server dependency: imported when a command runs, not when the CLI parses
+    import httpx
 
 DEFAULT_API_URL = "http://127.0.0.1:4318"
 
@@ -16,13 +19,35 @@ def default_api_url() -> str:
     return os.environ.get("SPANSCOPE_API_URL") or DEFAULT_API_URL
 
 
+def add_connection_arguments(
+    p: argparse.ArgumentParser,
+    *,
+    project: bool = True,
+    api_help: str = "collector URL (env SPANSCOPE_API_URL)",
+    key_help: str = "sent as Authorization: Bearer (env SPANSCOPE_API_KEY)",
+) -> None:
+    """`--api`, `--api-key` and (optionally) `--project`, the same in every command that talks to the API."""
+    p.add_argument("--api", default=default_api_url(), help=api_help)
+    p.add_argument("--api-key", default=None, help=key_help)
+    if project:
+        p.add_argument("--project", default=None, help="project (default: the collector's, or the key's)")
+
+
 class ApiClient:
     def __init__(
-        self, base_url: str, api_key: str | None = None, project: str | None = None, timeout_s: float = 60.0
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        project: str | None = None,
+        timeout_s: float = 60.0,
+        auth_hint: str = "",
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.api_key = api_key or os.environ.get("SPANSCOPE_API_KEY") or None
+        self.api_key = api_key or os.environ.get("SPANSCOPE_API_KEY", "").strip() or None
         self.project = project
+        self.auth_hint = auth_hint
+        import httpx
+
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         self._http = httpx.Client(
             base_url=self.base_url, headers=headers, timeout=httpx.Timeout(timeout_s, connect=5.0)
@@ -47,13 +72,21 @@ class ApiClient:
                         query.append((key, v))
         if self.project:
             query.append(("project", self.project))
+        import httpx
+
         try:
             response = self._http.request(method, path, params=query, json=json)
         except httpx.HTTPError as exc:
             raise CliError(f"cannot reach the collector at {self.base_url}: {exc}") from exc
         if response.status_code >= 400:
-            raise CliError(_detail(response))
+            hint = f"; {self.auth_hint}" if self.auth_hint and response.status_code in (401, 403) else ""
+            raise CliError(f"{_detail(response)} ({response.status_code}{hint})")
         return response
+
+    def call(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
+        """The answer's JSON (None for an empty body)."""
+        response = self.request(method, path, params=params, json=json)
+        return response.json() if response.content else None
 
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params=params).json()
@@ -72,7 +105,7 @@ def _detail(response: httpx.Response) -> str:
     try:
         body = response.json()
     except ValueError:
-        return f"the collector answered {response.status_code}: {response.text[:300]}"
+        return response.text[:300]
     detail = body.get("detail") if isinstance(body, dict) else body
     if isinstance(detail, list):
         parts = []
