@@ -1154,6 +1154,19 @@ def test_openinference_prompt_and_completion_costs_add_up() -> None:
     assert row["cost_usd"] == pytest.approx(0.03)
 
 
+def test_openlit_input_and_output_costs_add_up_and_leave_no_attribute_behind() -> None:
+    row = row_of(
+        {A.GEN_AI_REQUEST_MODEL: "gpt-4o", A.OPENLIT_TOKEN_COST_INPUT: 0.004, A.OPENLIT_TOKEN_COST_OUTPUT: 0.006}
+    )
+    assert (row["cost_usd"], row["cost_source"]) == (pytest.approx(0.01), "span")
+    assert A.OPENLIT_TOKEN_COST_INPUT not in row.get("attributes", {})
+
+
+def test_a_total_cost_wins_over_the_parts() -> None:
+    row = row_of({A.OI_SPAN_KIND: "LLM", A.OI_COST_TOTAL: 0.05, A.OI_COST_PROMPT: 0.01, A.OI_COST_COMPLETION: 0.02})
+    assert row["cost_usd"] == pytest.approx(0.05)
+
+
 def test_no_cost_for_an_unknown_model() -> None:
     row = row_of({A.GEN_AI_REQUEST_MODEL: "my-own-model", A.GEN_AI_USAGE_INPUT_TOKENS: 10})
     assert (row.get("cost_usd", 0.0), row.get("cost_source", "")) == (0.0, "")

@@ -288,3 +288,4 @@ def provider(v: Any) -> str | None:
         if len(_provider_memo) < 4096:
             _provider_memo[v] = hit
     return hit or None
+

@@ -18,7 +18,7 @@ from spanscope.schemas import attributes as A
 
 from . import documents, messages
 from .canon import add_raw, loads_maybe, provider, str_list, text, to_count, to_float, to_text, upper_text
-from .rules import Dialect, Handler, column, fact
+from .rules import Dialect, Handler, column, cost_parts, fact
 
 _IN = A.OI_INPUT_MESSAGES_PREFIX
 _OUT = A.OI_OUTPUT_MESSAGES_PREFIX
@@ -37,19 +37,6 @@ def _invocation_model(rest: dict[str, Any], f: dict[str, Any], row: dict[str, An
     p = loads_maybe(params)
     if isinstance(p, dict) and isinstance(p.get("model"), str) and p["model"]:
         f["invocation_model"] = p["model"]
-
-
-def _cost_parts(rest: dict[str, Any], f: dict[str, Any], row: dict[str, Any], keys: tuple[str, ...]) -> None:
-    if "cost" in f or "cost_input" in f or "cost_output" in f:
-        return
-    ci = to_float(rest.get(A.OI_COST_PROMPT))
-    co = to_float(rest.get(A.OI_COST_COMPLETION))
-    if ci is not None:
-        f["cost_input"] = ci
-        del rest[A.OI_COST_PROMPT]
-    if co is not None:
-        f["cost_output"] = co
-        del rest[A.OI_COST_COMPLETION]
 
 
 def _metadata(rest: dict[str, Any], f: dict[str, Any], row: dict[str, Any], keys: tuple[str, ...]) -> None:
@@ -146,7 +133,7 @@ DIALECT = Dialect(
             _invocation_model,
             frozenset({A.OI_LLM_INVOCATION_PARAMETERS, A.OI_EMBEDDING_INVOCATION_PARAMETERS}),
         ),
-        Handler(_cost_parts, frozenset({A.OI_COST_PROMPT, A.OI_COST_COMPLETION})),
+        cost_parts(A.OI_COST_PROMPT, A.OI_COST_COMPLETION),
         Handler(_metadata, frozenset({A.OI_METADATA})),
         Handler(_messages, prefixes=(_IN, _OUT, _PROMPTS, _CHOICES), indexed=True, prepare=_prepare_messages),
         Handler(_content, frozenset({A.OI_INPUT_VALUE, A.OI_OUTPUT_VALUE, A.OI_RERANKER_QUERY, A.OI_LLM_PROMPTS})),

@@ -18,7 +18,7 @@ from spanscope.schemas import attributes as A
 
 from . import guardrail, messages
 from .canon import add_raw, ms_from_s, text, to_float, to_text
-from .rules import Dialect, Handler, column, fact
+from .rules import Dialect, Handler, column, cost_parts, fact
 
 GUARD_KEYS = frozenset(
     {
@@ -53,19 +53,6 @@ def _content(rest: dict[str, Any], f: dict[str, Any], row: dict[str, Any], keys:
     if v is not None and "output_messages" not in f:
         del rest[A.OPENLIT_CONTENT_COMPLETION]
         f["output_messages"] = messages.from_list(v, "assistant")[0]
-
-
-def _cost_parts(rest: dict[str, Any], f: dict[str, Any], row: dict[str, Any], keys: tuple[str, ...]) -> None:
-    if "cost" in f or "cost_input" in f or "cost_output" in f:
-        return
-    ci = to_float(rest.get(A.OPENLIT_TOKEN_COST_INPUT))
-    co = to_float(rest.get(A.OPENLIT_TOKEN_COST_OUTPUT))
-    if ci is not None:
-        f["cost_input"] = ci
-        del rest[A.OPENLIT_TOKEN_COST_INPUT]
-    if co is not None:
-        f["cost_output"] = co
-        del rest[A.OPENLIT_TOKEN_COST_OUTPUT]
 
 
 def _raw(rest: dict[str, Any], f: dict[str, Any], row: dict[str, Any], keys: tuple[str, ...]) -> None:
@@ -120,7 +107,7 @@ DIALECT = Dialect(
     ),
     handlers=(
         Handler(_content, frozenset({A.OPENLIT_CONTENT_PROMPT, A.OPENLIT_CONTENT_COMPLETION})),
-        Handler(_cost_parts, frozenset({A.OPENLIT_TOKEN_COST_INPUT, A.OPENLIT_TOKEN_COST_OUTPUT})),
+        cost_parts(A.OPENLIT_TOKEN_COST_INPUT, A.OPENLIT_TOKEN_COST_OUTPUT),
         Handler(_raw, RAW_KEYS),
         Handler(guard, GUARD_KEYS),
     ),

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .canon import text, to_count
+from .canon import text, to_count, to_float
 
 Converter = Callable[[Any], Any]
 # (rest, facts, row, data): `data` is what the handler's `prepare` made, once per layout, of the
@@ -68,6 +68,22 @@ class Handler:
         if self.indexed:
             out = [k for k in out if _is_indexed(k, self.prefixes)]
         return tuple(out)
+
+
+def cost_parts(input_key: str, output_key: str) -> Handler:
+    """A dialect's input and output cost attributes, taken unless the span already gave its cost
+    (so a total is never counted twice)."""
+
+    def handle(rest: dict[str, Any], f: dict[str, Any], row: dict[str, Any], keys: Any) -> None:
+        if "cost" in f or "cost_input" in f or "cost_output" in f:
+            return
+        for key, name in ((input_key, "cost_input"), (output_key, "cost_output")):
+            value = to_float(rest.get(key))
+            if value is not None:
+                f[name] = value
+                del rest[key]
+
+    return Handler(handle, frozenset({input_key, output_key}))
 
 
 def _is_indexed(k: str, prefixes: tuple[str, ...]) -> bool:
