@@ -163,6 +163,22 @@ def stages(bodies: list[bytes], repeat: int = 5) -> dict[str, float]:
     return best
 
 
+def thread_cpu_s(pid: int) -> dict[str, float]:
+    """CPU seconds of a process's threads by thread name: the engine names its threads (ThreadPool,
+    MergeMutate, ChunkParser…), Python threads keep the process's name."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            text = (task / "stat").read_text()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text.rsplit(")", 1)[1].split()
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -236,12 +252,14 @@ def main() -> None:
         warm = proc.wait_for_count("SELECT count() FROM spanscope.spans", 2 * args.batch, timeout=120)
         load_before = os.getloadavg()[0]
         cpu_before = tree_cpu_s(proc.proc.pid)
+        threads_before = thread_cpu_s(proc.proc.pid)
         t0 = time.perf_counter()
         run(list(bodies), args.clients)
         t_ack = time.perf_counter() - t0
         stored = proc.wait_for_count("SELECT count() FROM spanscope.spans", warm + total, timeout=600) - warm
         t_durable = time.perf_counter() - t0
         cpu_after = tree_cpu_s(proc.proc.pid)
+        threads_after = thread_cpu_s(proc.proc.pid)
         load_after = os.getloadavg()[0]
         rss = peak_rss_mb(proc.proc.pid)
         proc.stop()
@@ -257,6 +275,9 @@ def main() -> None:
         f"collector CPU:        {cpu / stored * 1e6:.1f} µs/span, of which {main_cpu / stored * 1e6:.1f} in the main "
         f"process ({cpu:.1f} s over {len(spent)} processes; 2 idle cores: ≤ {2 * stored / cpu:,.0f} spans/s)"
     )
+    by_thread = {n: t - threads_before.get(n, 0.0) for n, t in threads_after.items()}
+    busiest = sorted(((t, n) for n, t in by_thread.items() if t > 0), reverse=True)
+    print("main process by thread: " + ", ".join(f"{n} {t / stored * 1e6:.1f}" for t, n in busiest) + " µs/span")
     print(f"load average (1 min): {load_before:.1f} before, {load_after:.1f} after")
 
 

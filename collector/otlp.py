@@ -56,6 +56,10 @@ class PayloadError(ValueError):
         super().__init__(message)
         self.status = status
 
+    def __reduce__(self) -> tuple[type[PayloadError], tuple[str, int]]:
+        """Keeps the status when raised in an ingest worker process and re-raised here."""
+        return (PayloadError, (str(self), self.status))
+
 
 @dataclass(slots=True)
 class SpanEvent:
@@ -124,13 +128,21 @@ class DecodeResult:
         return "; ".join(self.errors) + more
 
 
+def content_encoding(encoding: str | None) -> str:
+    """The Content-Encoding, normalised ("" for none); 415 for one OTLP exporters do not use."""
+    enc = (encoding or "").strip().lower()
+    if enc == "identity":
+        return ""
+    if enc not in ("", "gzip", "deflate", "x-gzip"):
+        raise PayloadError(f"unsupported Content-Encoding {encoding!r}: use gzip, deflate or identity", 415)
+    return enc
+
+
 def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
     """Inflates gzip/deflate bodies without ever holding more than `limit` bytes."""
-    enc = (encoding or "identity").strip().lower()
-    if enc in ("", "identity"):
+    enc = content_encoding(encoding)
+    if not enc:
         return body
-    if enc not in ("gzip", "deflate", "x-gzip"):
-        raise PayloadError(f"unsupported Content-Encoding {encoding!r}: use gzip, deflate or identity", 415)
     wbits = 16 + zlib.MAX_WBITS if enc in ("gzip", "x-gzip") else zlib.MAX_WBITS
     try:
         d = zlib.decompressobj(wbits)

@@ -7,14 +7,19 @@ are not safe for concurrent queries, so each thread that touches storage gets it
 from __future__ import annotations
 
 import logging
+import os
+import re
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
 import clickhouse_connect
+from clickhouse_connect.driver.binding import format_query_value
 from clickhouse_connect.driver.client import Client
 from spanscope.schemas.ddl import LOCAL_SUFFIX, migrations, schema_migrations_ddl
 
@@ -46,6 +51,45 @@ class StorageError(RuntimeError):
     """ClickHouse could not be reached or refused a statement."""
 
 
+_LOW_CARDINALITY = re.compile(r"LowCardinality\((String|FixedString\(\d+\))\)")
+# Types that cannot be wrapped in Nullable (a DEFAULT column of such a type keeps the plain insert).
+_NOT_NULLABLE = ("Array(", "Map(", "Tuple(", "Nested(", "LowCardinality(", "Nullable(", "Object(", "JSON", "Variant(")
+
+
+@dataclass(frozen=True, slots=True)
+class JsonSource:
+    """How the embedded engine reads JSON rows into a table through `file()`: LowCardinality columns
+    are parsed as plain strings and converted a whole column at a time (parsing straight into
+    LowCardinality goes through a per-value slow path that costs more than the rest of the insert),
+    and a key a row omits still takes the table's DEFAULT expression."""
+
+    columns: str
+    select: str
+    structure: str
+
+    @classmethod
+    def of(cls, rows: Sequence[tuple[str, str, str, str]]) -> JsonSource | None:
+        """From (name, type, default_kind, default_expression) rows of system.columns."""
+        names: list[str] = []
+        exprs: list[str] = []
+        fields: list[str] = []
+        for name, ctype, kind, default in rows:
+            if kind in ("MATERIALIZED", "ALIAS", "EPHEMERAL"):
+                continue
+            plain = _LOW_CARDINALITY.sub(r"\1", ctype)
+            ident = f"`{name}`"
+            if kind == "DEFAULT":
+                if plain.startswith(_NOT_NULLABLE):
+                    return None
+                fields.append(f"{ident} Nullable({plain})")
+                exprs.append(f"ifNull({ident}, {default})")
+            else:
+                fields.append(f"{ident} {plain}")
+                exprs.append(ident)
+            names.append(ident)
+        return cls(", ".join(names), ", ".join(exprs), ", ".join(fields))
+
+
 class Storage:
     """Thread-safe access to the spanscope database."""
 
@@ -67,6 +111,7 @@ class Storage:
         self._local = threading.local()
         self._clients: list[Client] = []
         self._lock = threading.Lock()
+        self._json_sources: dict[str, JsonSource | None] = {}
 
     def _new_client(self, settings: dict[str, Any] | None = None) -> Client:
         if self.embedded:
@@ -145,6 +190,7 @@ class Storage:
             )
             applied.append(m.version)
             log.info("applied migration %s", m.name)
+        self._json_sources.clear()
         return applied
 
     def insert_json_rows(self, table: str, payload: bytes, dedup_token: str | None = None) -> None:
@@ -154,7 +200,31 @@ class Storage:
             settings["distributed_foreground_insert"] = 1
         if dedup_token:
             settings["insert_deduplication_token"] = dedup_token
-        self.client.raw_insert(self.table(table), None, payload, fmt="JSONEachRow", settings=settings)
+        source = self._json_source(table) if self.embedded else None
+        if source is None:
+            self.client.raw_insert(self.table(table), None, payload, fmt="JSONEachRow", settings=settings)
+            return
+        fd, path = tempfile.mkstemp(suffix=".jsonl", dir=self.chdb_path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(payload)
+            self.client.command(
+                f"INSERT INTO {self.table(table)} ({source.columns}) SELECT {source.select} "
+                f"FROM file({format_query_value(path)}, 'JSONEachRow', {format_query_value(source.structure)})",
+                settings=settings,
+            )
+        finally:
+            os.unlink(path)
+
+    def _json_source(self, table: str) -> JsonSource | None:
+        if table not in self._json_sources:
+            rows = self.query(
+                "SELECT name, type, default_kind, default_expression FROM system.columns "
+                "WHERE database = {db:String} AND table = {t:String} ORDER BY position",
+                {"db": self.database, "t": table},
+            )
+            self._json_sources[table] = JsonSource.of([(str(a), str(b), str(c), str(d)) for a, b, c, d in rows])
+        return self._json_sources[table]
 
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in self.client.query(sql, parameters=parameters or {}).result_rows]
