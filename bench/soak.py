@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ingest import make_batch
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from spanscope.collector.config import Settings
 
 from tests.collector_process import CollectorProcess
 
@@ -170,7 +171,8 @@ def main() -> None:
 
     body = template(args.batch)
     with tempfile.TemporaryDirectory() as tmp:
-        proc = CollectorProcess(Path(tmp) / "data", env={"SPANSCOPE_BATCH_INTERVAL_S": "1.0"}).start()
+        env = {"SPANSCOPE_BATCH_INTERVAL_S": str(Settings.batch_interval_s)}  # the product's batches, not the tests'
+        proc = CollectorProcess(Path(tmp) / "data", env=env).start()
         assert proc.proc is not None
         pid = proc.proc.pid
         sender = Sender(proc.port, body, args.batch)

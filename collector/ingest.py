@@ -67,8 +67,9 @@ class PreparedSpans:
     compact bytes and the main process does no per-span work for most rows."""
 
     lines: list[bytes]
-    # (row index, trace_id, span_id, parent_span_id) of the generation and embedding rows
-    llm: list[tuple[int, str, str, str]]
+    # (trace_id, span_id, parent_span_id) of the generation and embedding rows, and their row indices
+    llm: list[tuple[str, str, str]]
+    llm_rows: list[int]
     # (row index, project) of the rows a resource attribute moved to another project
     moved: list[tuple[int, str]]
     rejected: int
@@ -84,7 +85,7 @@ def _decode_and_normalize(
     policies = ctx_args.pop("redaction")
     decoded = otlp.decode_traces(otlp.decompress(body, encoding, max_body), mtype, limits)
     if not decoded.spans:
-        return PreparedSpans([], [], [], decoded.rejected, decoded.error_message, {})
+        return PreparedSpans([], [], [], [], decoded.rejected, decoded.error_message, {})
     prices = ctx_args.pop("prices", None) or _worker_prices
     assert prices is not None
     rows = normalize(decoded.spans, NormalizeContext(prices=prices, **ctx_args))
@@ -92,13 +93,10 @@ def _decode_and_normalize(
     project = ctx_args["project_id"]
     dumps = orjson.dumps
     lines = [dumps(r) for r in rows]
-    llm = [
-        (i, r["trace_id"], r["span_id"], r["parent_span_id"])
-        for i, r in enumerate(rows)
-        if r.get("kind") in CONTENT_KINDS
-    ]
+    llm_rows = [i for i, r in enumerate(rows) if r.get("kind") in CONTENT_KINDS]
+    llm = [(rows[i]["trace_id"], rows[i]["span_id"], rows[i]["parent_span_id"]) for i in llm_rows]
     moved = [(i, r["project_id"]) for i, r in enumerate(rows) if r["project_id"] != project]
-    return PreparedSpans(lines, llm, moved, decoded.rejected, decoded.error_message, redacted)
+    return PreparedSpans(lines, llm, llm_rows, moved, decoded.rejected, decoded.error_message, redacted)
 
 
 class Overloaded(RuntimeError):
@@ -291,14 +289,11 @@ class Ingestor:
         wrappers: set[int] = set()
         patches: dict[int, ContentPatch] = {}
         if prepared.llm:
-            keys = [
-                {"kind": "generation", "trace_id": t, "span_id": s, "parent_span_id": p} for _, t, s, p in prepared.llm
-            ]
-            self._wrappers.mark(keys)  # sets is_llm_call on the keys of wrappers
-            wrappers = {i for (i, *_), key in zip(prepared.llm, keys, strict=True) if "is_llm_call" in key}
+            rows = prepared.llm_rows
+            wrappers = {rows[j] for j in self._wrappers.wrappers(prepared.llm)}
             pending = self._pending_content
             if pending:
-                for i, trace_id, span_id, _ in prepared.llm:
+                for i, (trace_id, span_id, _) in zip(rows, prepared.llm, strict=True):
                     patch = pending.pop((trace_id, span_id), None)
                     if patch is not None:
                         patches[i] = patch

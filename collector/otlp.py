@@ -18,7 +18,6 @@ from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from spanscope.collector.lenient_proto import LenientTraceRequest
 from spanscope.schemas import attributes as A
 
@@ -187,7 +186,7 @@ def media_type(content_type: str | None) -> str:
 # --- attribute values --------------------------------------------------------------------------------
 
 
-def _any_value(v: AnyValue) -> Any:
+def _any_value(v: Any) -> Any:
     which = v.WhichOneof("value")
     if which == "string_value":
         return v.string_value
@@ -206,9 +205,11 @@ def _any_value(v: AnyValue) -> Any:
     return None
 
 
-def _kv_list(kvs: Iterable[KeyValue]) -> dict[str, Any]:
-    """The hot loop of ingest: scalar values are read inline, nested ones through `_any_value`."""
-    out: dict[str, Any] = {}
+def _kv_list(kvs: Iterable[Any]) -> dict[str, Any]:
+    """The hot loop of ingest: scalar values are read inline, nested ones through `_any_value`.
+    The values are untyped: a lenient message holds bytes where the schema says str (the compiled
+    build would check them against the stubs), until `_fix_text`."""
+    out: dict[Any, Any] = {}
     for kv in kvs:
         v = kv.value
         which = v.WhichOneof("value")
@@ -365,6 +366,7 @@ def decode_traces(body: bytes, mtype: str, limits: Limits) -> DecodeResult:
 
 
 def _decode_traces_pb(body: bytes, limits: Limits) -> DecodeResult:
+    req: Any  # either message class; see _kv_list
     try:
         req = ExportTraceServiceRequest.FromString(body)
         lenient = False
@@ -382,12 +384,13 @@ def _decode_traces_pb(body: bytes, limits: Limits) -> DecodeResult:
     for rs in req.resource_spans:
         resource = kv_list(rs.resource.attributes)
         if lenient:
-            resource = _fix_text(resource)
-            if resource is None:
+            fixed_resource = _fix_text(resource)
+            if fixed_resource is None:
                 for ss in rs.scope_spans:
                     for _ in ss.spans:
                         res.reject("resource attributes contain invalid UTF-8")
                 continue
+            resource = fixed_resource
         for ss in rs.scope_spans:
             scope = _text(ss.scope.name)
             for sp in ss.spans:

@@ -208,14 +208,13 @@ def test_shipped_table_says_when_it_was_compiled(table: PriceTable) -> None:
     assert date.fromisoformat(table.compiled_at) <= date.today()
 
 
-def test_lookups_are_cached(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lookups_are_cached() -> None:
     t = PriceTable.from_dicts([entry("m", 1.0, 1.0)])
-    calls = []
-    search = t._search
-    monkeypatch.setattr(t, "_search", lambda *a: calls.append(a) or search(*a))
+    first = t.lookup("m", "", TODAY)
     for _ in range(3):
         t.cost("m", "", 1, 1, at=TODAY)
-    assert len(calls) == 1
+    assert len(t._cache) == 1
+    assert t.lookup("m", "", TODAY) is first
 
 
 # --- user price files --------------------------------------------------------------------------------

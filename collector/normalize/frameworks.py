@@ -75,7 +75,7 @@ def _guardrails_ai(rest: dict[str, Any], f: dict[str, Any], row: dict[str, Any],
         row["guardrail_reason"] = to_text(pop(A.GRAI_VALIDATOR_ERROR))
 
 
-DIALECT = Dialect(
+DIALECT: Dialect = Dialect(
     "frameworks",
     rules=(fact("cost", (A.LITELLM_COST_TOTAL, A.LITELLM_COST_TOTAL_ALT, A.LITELLM_COST_USD), to_float),),
     handlers=(Handler(_nemo, NEMO_KEYS), Handler(_guardrails_ai, GRAI_KEYS)),

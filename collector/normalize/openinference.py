@@ -104,7 +104,7 @@ def _documents(rest: dict[str, Any], f: dict[str, Any], row: dict[str, Any], par
         f["documents"] = docs
 
 
-DIALECT = Dialect(
+DIALECT: Dialect = Dialect(
     "openinference",
     rules=(
         fact("oi_kind", (A.OI_SPAN_KIND,), upper_text),

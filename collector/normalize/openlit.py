@@ -97,7 +97,7 @@ def guard(src: dict[str, Any], f: dict[str, Any], row: dict[str, Any], keys: tup
             row["guardrail_policy"] = to_text(v)
 
 
-DIALECT = Dialect(
+DIALECT: Dialect = Dialect(
     "openlit",
     rules=(
         column("user_id", (A.OPENLIT_USER, A.OPENLIT_REQUEST_USER), text),

@@ -129,7 +129,7 @@ def guard(src: dict[str, Any], f: dict[str, Any], row: dict[str, Any], keys: tup
                 break
 
 
-DIALECT = Dialect(
+DIALECT: Dialect = Dialect(
     "otel_genai",
     rules=(
         fact("operation", (A.GEN_AI_OPERATION_NAME,), text),

@@ -36,7 +36,7 @@ def _output_validity(rest: dict[str, Any], f: dict[str, Any], row: dict[str, Any
         row["output_validated"] = 1
 
 
-DIALECT = Dialect(
+DIALECT: Dialect = Dialect(
     "spanscope",
     rules=(
         fact("ss_kind", (A.SS_SPAN_KIND,), span_kind),

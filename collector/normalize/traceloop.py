@@ -62,7 +62,7 @@ def _association(rest: dict[str, Any], f: dict[str, Any], row: dict[str, Any], k
             md.setdefault(k[_ASSOC_LEN:], to_text(rest.pop(k)))
 
 
-DIALECT = Dialect(
+DIALECT: Dialect = Dialect(
     "traceloop",
     rules=(
         fact("tl_kind", (A.TL_SPAN_KIND,), lower_text),

@@ -14,6 +14,7 @@ have generation children (across batches) tells a wrapper when it arrives:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 LLM_KINDS = frozenset({"generation", "embedding"})
@@ -45,18 +46,29 @@ class WrapperTracker:
     def __len__(self) -> int:
         return len(self._recent) + len(self._older)
 
-    def mark(self, rows: list[dict[str, Any]]) -> None:
+    def wrappers(self, calls: Sequence[tuple[str, str, str]]) -> list[int]:
+        """Positions of the wrappers among generation/embedding spans given as (trace id, span id,
+        parent span id), after remembering them as parents."""
         half = max(1, self.capacity // 2)
-        for row in rows:
-            if row.get("kind") in LLM_KINDS and row.get("parent_span_id"):
-                self._recent.add(hash((row["trace_id"], row["parent_span_id"])))
+        for trace_id, _, parent in calls:
+            if parent:
+                self._recent.add(hash((trace_id, parent)))
                 if len(self._recent) >= half:
                     self._older, self._recent = self._recent, set()
-        for row in rows:
-            if row.get("kind") in LLM_KINDS:
-                key = hash((row["trace_id"], row["span_id"]))
-                if key in self._recent or key in self._older:
-                    as_wrapper(row)
+        recent, older = self._recent, self._older
+        found: list[int] = []
+        for i, (trace_id, span_id, _) in enumerate(calls):
+            key = hash((trace_id, span_id))
+            if key in recent or key in older:
+                found.append(i)
+        return found
+
+    def mark(self, rows: list[dict[str, Any]]) -> None:
+        """Makes the wrappers among these rows wrappers (see `as_wrapper`)."""
+        llm = [r for r in rows if r.get("kind") in LLM_KINDS]
+        calls = [(r["trace_id"], r["span_id"], r.get("parent_span_id") or "") for r in llm]
+        for i in self.wrappers(calls):
+            as_wrapper(llm[i])
 
 
 def as_wrapper(row: dict[str, Any]) -> None:

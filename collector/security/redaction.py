@@ -208,6 +208,10 @@ class PolicySet:
     def redactor(self, project: str) -> Redactor | None:
         return _compiled(self.projects.get(project, self.default))
 
+    def __reduce__(self) -> tuple[type[PolicySet], tuple[str, dict[str, str]]]:
+        """Rebuilt through __init__, so the compiled build of this module can unpickle it too."""
+        return (PolicySet, (self.default, self.projects))
+
 
 def redact_rows(rows: list[dict[str, Any]], policies: PolicySet) -> dict[str, int]:
     """Redacts spans rows in place; returns the number of replacements per rule."""
@@ -361,15 +365,15 @@ class RedactionRefresher:
         self.state = state
         self.interval_s = interval_s
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._runner: threading.Thread | None = None
 
     def refresh(self) -> None:
         self.state.replace_api(load_api_configs(self.storage))
 
     def start(self) -> None:
         self._run_once(log.warning)
-        self._thread = threading.Thread(target=self._loop, name="spanscope-redaction", daemon=True)
-        self._thread.start()
+        self._runner = threading.Thread(target=self._loop, name="spanscope-redaction", daemon=True)
+        self._runner.start()
 
     def _run_once(self, report: Callable[..., None]) -> None:
         try:
@@ -383,5 +387,5 @@ class RedactionRefresher:
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        if self._runner is not None:
+            self._runner.join(timeout=5)
