@@ -24,6 +24,7 @@ from setuptools import setup
 ROOT = Path(__file__).resolve().parent
 HOT_PATH = [
     "collector/otlp.py",
+    "collector/otlp_wire.py",
     "collector/pricing.py",
     "collector/security/redaction.py",
     # Not the package's __init__: a compiled package would get a wrong __path__ in this layout.

@@ -20,6 +20,11 @@ from spanscope.collector.storage import Storage
 
 log = logging.getLogger("spanscope.flusher")
 
+# A batch is inserted once the log has been quiet this long, without waiting for the interval: a
+# burst, or a lone exporter's request, becomes queryable at once; a steady stream still builds up
+# large inserts.
+QUIET_S = 0.2
+
 
 class Flusher:
     def __init__(
@@ -81,8 +86,7 @@ class Flusher:
             if not w.wait_for_data(w.checkpoint, timeout=0.5):
                 self.metrics.queue_depth.set(w.backlog_bytes)
                 return False
-            if w.backlog_bytes < self.batch_max_bytes // 4:
-                self._stop.wait(self.interval_s)  # let a batch build up: ClickHouse wants few large inserts
+            self._build_up()
             start = w.checkpoint
             records = w.read(start, self.batch_max_rows, self.batch_max_bytes)
             if not records:
@@ -97,6 +101,22 @@ class Flusher:
         w.commit(end, nbytes)
         self.metrics.queue_depth.set(w.backlog_bytes)
         return True
+
+    def _build_up(self) -> None:
+        """Lets a batch build up (ClickHouse wants few large inserts) until the interval is over, a
+        full batch is waiting, or no request has been logged for QUIET_S."""
+        w = self.wal
+        now = time.monotonic()
+        deadline = now + self.interval_s
+        last, changed = w.durable, now
+        while now < deadline and w.backlog_bytes < self.batch_max_bytes:
+            if self._stop.wait(min(QUIET_S / 4, deadline - now)):
+                return
+            now = time.monotonic()
+            if w.durable != last:
+                last, changed = w.durable, now
+            elif now - changed >= QUIET_S:
+                return
 
     def _insert(self, records: list[wal.Record], token: str) -> None:
         spans = [r.payload for r in records if r.type == wal.REC_SPANS]
