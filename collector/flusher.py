@@ -124,12 +124,12 @@ class Flusher:
         rows = sum(r.rows for r in records if r.type == wal.REC_SPANS)
         if spans:
             t0 = time.perf_counter()
-            self.storage.insert_json_rows("spans", b"\n".join(spans), f"{token}:spans")
+            self.storage.insert_json_rows("spans", spans, f"{token}:spans")
             self.metrics.batch_latency.observe(time.perf_counter() - t0)
             self.metrics.batch_rows.observe(rows)
             self.metrics.spans_stored.inc(rows)
         if content:
-            self.storage.insert_json_rows("span_content", b"\n".join(content), f"{token}:content")
+            self.storage.insert_json_rows("span_content", content, f"{token}:content")
             self._patch_spans(content)
         if self.on_stored and spans:
             self.on_stored(spans)

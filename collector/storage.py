@@ -193,8 +193,11 @@ class Storage:
         self._json_sources.clear()
         return applied
 
-    def insert_json_rows(self, table: str, payload: bytes, dedup_token: str | None = None) -> None:
-        """Inserts newline-separated JSON rows; the token makes a replayed batch a no-op."""
+    def insert_json_rows(self, table: str, payload: bytes | list[bytes], dedup_token: str | None = None) -> None:
+        """Inserts newline-separated JSON rows, given whole or as chunks of whole rows (written out
+        one by one, never joined: a flush batch is up to 128 MiB); the token makes a replayed batch
+        a no-op."""
+        chunks = [payload] if isinstance(payload, bytes) else payload
         settings: dict[str, Any] = {"async_insert": 0, "input_format_skip_unknown_fields": 1}
         if self.cluster:  # acknowledged only once every shard has its rows (and their dedup token)
             settings["distributed_foreground_insert"] = 1
@@ -202,12 +205,15 @@ class Storage:
             settings["insert_deduplication_token"] = dedup_token
         source = self._json_source(table) if self.embedded else None
         if source is None:
-            self.client.raw_insert(self.table(table), None, payload, fmt="JSONEachRow", settings=settings)
+            rows = (piece for chunk in chunks for piece in (chunk, b"\n"))
+            self.client.raw_insert(self.table(table), None, rows, fmt="JSONEachRow", settings=settings)
             return
         fd, path = tempfile.mkstemp(suffix=".jsonl", dir=self.chdb_path.parent)
         try:
             with os.fdopen(fd, "wb") as f:
-                f.write(payload)
+                for chunk in chunks:
+                    f.write(chunk)
+                    f.write(b"\n")
             self.client.command(
                 f"INSERT INTO {self.table(table)} ({source.columns}) SELECT {source.select} "
                 f"FROM file({format_query_value(path)}, 'JSONEachRow', {format_query_value(source.structure)})",
