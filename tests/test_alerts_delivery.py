@@ -86,7 +86,11 @@ def test_recovery_sends_resolved_with_its_own_dedup_key(collector: CollectorProc
     assert resolved["value"] == pytest.approx(0.2)
     assert resolved["started_at"] == firing["started_at"]
     assert resolved["dedup_key"] != firing["dedup_key"]
-    kinds = [e["event"] for e in events(collector, "resolves")]
+    # A delivery is recorded once the webhook has answered, so after the receiver saw it.
+    kinds = wait_until(
+        lambda: (k := [e["event"] for e in events(collector, "resolves")]).count("delivered") >= 2 and k,
+        "both deliveries recorded",
+    )
     assert kinds.count("firing") == 1 and kinds.count("resolved") == 1 and kinds.count("delivered") == 2
 
 
