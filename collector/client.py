@@ -8,6 +8,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from spanscope.collector.cli import CliError
+from spanscope.schemas.models import error_detail
 
 if TYPE_CHECKING:  # httpx is a server dependency: imported when a command runs, not when the CLI parses
     import httpx
@@ -80,7 +81,7 @@ class ApiClient:
             raise CliError(f"cannot reach the collector at {self.base_url}: {exc}") from exc
         if response.status_code >= 400:
             hint = f"; {self.auth_hint}" if self.auth_hint and response.status_code in (401, 403) else ""
-            raise CliError(f"{_detail(response)} ({response.status_code}{hint})")
+            raise CliError(f"{error_detail(response.text)} ({response.status_code}{hint})")
         return response
 
     def call(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
@@ -99,21 +100,3 @@ class ApiClient:
 
     def delete(self, path: str) -> Any:
         return self.request("DELETE", path).json()
-
-
-def _detail(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:300]
-    detail = body.get("detail") if isinstance(body, dict) else body
-    if isinstance(detail, list):
-        parts = []
-        for d in detail:
-            if isinstance(d, dict):
-                where = ".".join(str(x) for x in d.get("loc", [])[1:])
-                parts.append(f"{where}: {d.get('msg')}" if where else str(d.get("msg")))
-            else:
-                parts.append(str(d))
-        detail = "; ".join(parts)
-    return str(detail)[:500]

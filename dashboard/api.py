@@ -28,6 +28,7 @@ from spanscope.schemas.models import (
     TimeseriesResponse,
     TraceDetail,
     TraceSearchResponse,
+    error_detail,
 )
 
 DEFAULT_API_URL = "http://127.0.0.1:4318"
@@ -63,15 +64,8 @@ def _headers() -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"} if key else {}
 
 
-def _detail(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:300]
-    detail = body.get("detail") if isinstance(body, dict) else None
-    if isinstance(detail, list):  # FastAPI validation errors
-        return "; ".join(str(d.get("msg", d)) if isinstance(d, dict) else str(d) for d in detail)
-    return str(detail if detail is not None else body)[:300]
+def _refused(path: str, response: httpx.Response, url: str) -> ApiError:
+    return ApiError(f"{path} answered {response.status_code}: {error_detail(response.text)}", response.status_code, url)
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False, max_entries=500)
@@ -86,7 +80,7 @@ def _cached_get(base: str, path: str, params: Params, auth: str) -> Any:
     except httpx.HTTPError as exc:
         raise ApiError(f"cannot reach the collector at {base}: {exc}", None, url) from exc
     if response.status_code != 200:
-        raise ApiError(f"{path} answered {response.status_code}: {_detail(response)}", response.status_code, url)
+        raise _refused(path, response, url)
     try:
         return response.json()
     except ValueError as exc:
@@ -129,7 +123,7 @@ def send(
     except httpx.HTTPError as exc:
         raise ApiError(f"cannot reach the collector at {base_url()}: {exc}", None, url) from exc
     if response.status_code >= 400:
-        raise ApiError(f"{path} answered {response.status_code}: {_detail(response)}", response.status_code, url)
+        raise _refused(path, response, url)
     if method != "GET":
         clear_cache()
     return response

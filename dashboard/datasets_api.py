@@ -7,6 +7,7 @@ at once).
 
 from __future__ import annotations
 
+import json
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -22,6 +23,27 @@ from spanscope.schemas.datasets import (
     HardExampleList,
     RunComparison,
 )
+
+
+def value_text(value: Any, indent: int | None = None) -> str:
+    """An input or expected output as a reviewer reads and edits it (the inverse of `typed_value`)."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, indent=indent, ensure_ascii=False)
+
+
+def typed_value(text: str) -> Any:
+    """What a reviewer typed as an expected output: JSON when it is a JSON object or array, None
+    when empty, else the text."""
+    stripped = text.strip()
+    if not stripped:
+        return None
+    if stripped[:1] in ("{", "["):
+        try:
+            return json.loads(stripped)
+        except json.JSONDecodeError:
+            return text
+    return text
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -7,6 +7,7 @@ durations milliseconds, money US dollars, rates fractions in [0, 1] (None when u
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from datetime import datetime
@@ -541,3 +542,23 @@ class CostResponse(ApiModel):
     projected_month_end_usd: float
     projection_method: str
     daily: list[DailyCost] = Field(description="cost per UTC day of the current month")
+
+
+def error_detail(body: str, limit: int = 500) -> str:
+    """One readable line from an error answer of the API: FastAPI's `detail`, validation errors as
+    `field: message`, or the start of a body that is not JSON."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return body[:300]
+    detail = parsed.get("detail") if isinstance(parsed, dict) else parsed
+    if isinstance(detail, list):
+        parts = []
+        for d in detail:
+            if isinstance(d, dict):
+                where = ".".join(str(x) for x in d.get("loc", [])[1:])
+                parts.append(f"{where}: {d.get('msg')}" if where else str(d.get("msg")))
+            else:
+                parts.append(str(d))
+        detail = "; ".join(parts)
+    return str(detail)[:limit]

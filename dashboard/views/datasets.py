@@ -3,34 +3,14 @@ version, and the eval runs that replayed them with their regressions."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import pandas as pd
 import streamlit as st
 from spanscope.dashboard import api, datasets_api, ui
+from spanscope.dashboard.datasets_api import value_text
 from spanscope.schemas.datasets import EXPORT_FORMATS, DatasetItem
 
 EXPORT_LABELS = {"jsonl": "JSONL", "promptfoo": "promptfoo (YAML)", "openai_evals": "OpenAI Evals", "csv": "CSV"}
 EXPORT_SUFFIX = {"jsonl": "jsonl", "promptfoo": "promptfoo.yaml", "openai_evals": "openai-evals.jsonl", "csv": "csv"}
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def _parsed(text: str) -> Any:
-    stripped = text.strip()
-    if not stripped:
-        return None
-    if stripped[:1] in ("{", "["):
-        try:
-            return json.loads(stripped)
-        except json.JSONDecodeError:
-            return text
-    return text
 
 
 def render() -> None:
@@ -101,8 +81,8 @@ def _items(name: str, items: list[DatasetItem], latest: bool) -> None:
             [
                 {
                     "Item": i.item_id,
-                    "Input": _text(i.input)[:160],
-                    "Expected output": _text(i.expected_output)[:160],
+                    "Input": value_text(i.input)[:160],
+                    "Expected output": value_text(i.expected_output)[:160],
                     "Tags": ", ".join(i.tags),
                     "Source trace": i.source_trace_id or "",
                     "Changed in": f"v{i.version}",
@@ -116,10 +96,10 @@ def _items(name: str, items: list[DatasetItem], latest: bool) -> None:
     if not latest:
         st.caption("Older versions are read-only; choose the latest version to edit.")
         return
-    choice = st.selectbox("Edit item", range(len(items)), format_func=lambda n: _text(items[n].input)[:90])
+    choice = st.selectbox("Edit item", range(len(items)), format_func=lambda n: value_text(items[n].input)[:90])
     item = items[choice]
-    st.code(_text(item.input), wrap_lines=True)
-    st.text_area("Expected output", value=_text(item.expected_output), key=f"exp-{name}-{item.item_id}")
+    st.code(value_text(item.input), wrap_lines=True)
+    st.text_area("Expected output", value=value_text(item.expected_output), key=f"exp-{name}-{item.item_id}")
     save, remove = st.columns(2)
     save.button(
         "Save expected output (new version)",
@@ -158,7 +138,7 @@ def _create() -> None:
 
 def _edit(name: str, item_id: str, text_key: str) -> None:
     try:
-        res = datasets_api.edit_item(name, item_id, _parsed(str(st.session_state.get(text_key) or "")))
+        res = datasets_api.edit_item(name, item_id, datasets_api.typed_value(str(st.session_state.get(text_key) or "")))
     except api.ApiError as exc:
         st.session_state[_OUTCOME] = ("error", str(exc))
         return
@@ -224,7 +204,7 @@ def _runs(name: str) -> None:
                         "Before": c.baseline,
                         "Now": c.current,
                         "Change": c.direction,
-                        "Output": _text(detail[c.item_id].output)[:120] if c.item_id in detail else "",
+                        "Output": value_text(detail[c.item_id].output)[:120] if c.item_id in detail else "",
                     }
                     for c in comp.items
                 ]

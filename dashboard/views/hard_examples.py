@@ -4,12 +4,12 @@ or add everything the filter finds at once."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 from spanscope.dashboard import api, datasets_api, filters, ui
+from spanscope.dashboard.datasets_api import value_text
 from spanscope.schemas.datasets import HARD_EXAMPLE_REASONS, HardExample
 
 LABELS = {
@@ -20,21 +20,6 @@ LABELS = {
     "fallback": "Fallback",
     "error": "Error",
 }
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False)
-
-
-def _parsed(text: str) -> Any:
-    """What the reviewer typed: JSON when it is a JSON object or array, else the text."""
-    stripped = text.strip()
-    if stripped[:1] in ("{", "["):
-        try:
-            return json.loads(stripped)
-        except json.JSONDecodeError:
-            return text
-    return text
 
 
 def _filter_params(
@@ -77,8 +62,8 @@ def render() -> None:
                 "Time": h.start_time.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M:%S"),
                 "Reasons": ", ".join(LABELS[r] for r in h.reasons),
                 "Why": "; ".join(h.details),
-                "Input": _text(h.input)[:120],
-                "Output": _text(h.output)[:120],
+                "Input": value_text(h.input, indent=2)[:120],
+                "Output": value_text(h.output, indent=2)[:120],
                 "In dataset": "" if h.in_dataset is None else ("yes" if h.in_dataset else "no"),
                 "Trace": h.trace_id,
             }
@@ -106,20 +91,20 @@ def _review(examples: list[HardExample], target: str | None) -> None:
     choice = st.selectbox(
         "Example",
         range(len(examples)),
-        format_func=lambda i: f"{_text(examples[i].input)[:80]}  ·  {', '.join(examples[i].reasons)}",
+        format_func=lambda i: f"{value_text(examples[i].input, indent=2)[:80]}  ·  {', '.join(examples[i].reasons)}",
     )
     h = examples[choice]
     left, right = st.columns(2)
     left.markdown("**Input**")
-    left.code(_text(h.input), language="json" if not isinstance(h.input, str) else None, wrap_lines=True)
+    left.code(value_text(h.input, indent=2), language="json" if not isinstance(h.input, str) else None, wrap_lines=True)
     left.markdown("**Why it is here**")
     left.write("\n".join(f"- {d}" for d in h.details))
     left.page_link("views/traces.py", label=f"Trace {h.trace_id[:12]}…", query_params={"trace": h.trace_id})
     right.markdown("**What the app answered**")
-    right.code(_text(h.output), wrap_lines=True)
+    right.code(value_text(h.output, indent=2), wrap_lines=True)
     right.text_area(
         "Expected output (what it should have answered)",
-        value=_text(h.output),
+        value=value_text(h.output, indent=2),
         key=f"expected-{h.trace_id}",
         height=160,
     )
@@ -170,7 +155,7 @@ def _add_one(target: str, h: HardExample, text_key: str) -> None:
     expected = str(st.session_state.get(text_key) or "")
     item = {
         "input": h.input,
-        "expected_output": _parsed(expected) if expected.strip() else None,
+        "expected_output": datasets_api.typed_value(expected),
         "metadata": {"reasons": h.reasons, "details": h.details, "trace_name": h.name, "service": h.service},
         "tags": ["hard-example", *h.reasons],
         "source_trace_id": h.trace_id,
