@@ -112,19 +112,28 @@ def make_batch(n: int, rng: random.Random, spread_s: int = 3600) -> bytes:
     return gzip.compress(req.SerializeToString(), compresslevel=1)
 
 
+def _proc_stat(path: Path) -> tuple[str, list[str]] | None:
+    """The name and the fields after it of a /proc stat file (None once the process is gone)."""
+    try:
+        text = path.read_text()
+    except OSError:
+        return None
+    return text[text.index("(") + 1 : text.rindex(")")], text.rsplit(")", 1)[1].split()
+
+
+def _cpu_s(fields: list[str]) -> float:
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 def tree_cpu_s(pid: int) -> dict[int, float]:
     """CPU seconds (user + system) of a process and its live children, by pid."""
-    tick = os.sysconf("SC_CLK_TCK")
     out: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(entry.name) == pid or int(fields[1]) == pid:  # fields[1] is the parent pid
-            out[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+        stat = _proc_stat(entry / "stat")
+        if stat is not None and (int(entry.name) == pid or int(stat[1][1]) == pid):  # [1] is the parent pid
+            out[int(entry.name)] = _cpu_s(stat[1])
     return out
 
 
@@ -166,16 +175,11 @@ def stages(bodies: list[bytes], repeat: int = 5) -> dict[str, float]:
 def thread_cpu_s(pid: int) -> dict[str, float]:
     """CPU seconds of a process's threads by thread name: the engine names its threads (ThreadPool,
     MergeMutate, ChunkParser…), Python threads keep the process's name."""
-    tick = os.sysconf("SC_CLK_TCK")
     out: dict[str, float] = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            text = (task / "stat").read_text()
-        except OSError:
-            continue
-        name = text[text.index("(") + 1 : text.rindex(")")]
-        fields = text.rsplit(")", 1)[1].split()
-        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+        stat = _proc_stat(task / "stat")
+        if stat is not None:
+            out[stat[0]] = out.get(stat[0], 0.0) + _cpu_s(stat[1])
     return out
 
 

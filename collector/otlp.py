@@ -424,7 +424,7 @@ def _decode_traces_wire(body: bytes, limits: Limits) -> DecodeResult:
             resource_ok = True
             try:
                 for r_start, r_end in wire.fields(body, rs_start, rs_end, 1):  # resource (merged)
-                    wire.attributes_at(body, r_start, r_end, 1, resource)
+                    wire.key_values(body, r_start, r_end, 1, resource)
             except wire.InvalidText:
                 resource_ok = False
             for ss_start, ss_end in wire.fields(body, rs_start, rs_end, 2):  # scope_spans

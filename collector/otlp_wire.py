@@ -113,7 +113,7 @@ def any_value(data: bytes, pos: int, end: int) -> Any:
             value = array_value(data, start, pos)
         elif num == 6 and wire == LEN:
             start, pos = field_bounds(data, pos, end)
-            value = key_values(data, start, pos, {})
+            value = key_values(data, start, pos, 1, {})
         elif num == 7 and wire == LEN:
             start, pos = field_bounds(data, pos, end)
             value = base64.b64encode(data[start:pos]).decode()
@@ -150,21 +150,9 @@ def key_value(data: bytes, pos: int, end: int, out: dict[str, Any]) -> None:
     out[name] = value
 
 
-def key_values(data: bytes, pos: int, end: int, out: dict[str, Any]) -> dict[str, Any]:
-    """Repeated KeyValue under field 1 (KeyValueList, Resource and InstrumentationScope use 1, 3 is
-    read by the callers that need it) added to `out`."""
-    while pos < end:
-        key, pos = varint(data, pos)
-        if key == (1 << 3) | LEN:
-            start, pos = field_bounds(data, pos, end)
-            key_value(data, start, pos, out)
-        else:
-            pos = skip(data, pos, key & 7, end)
-    return out
-
-
-def attributes_at(data: bytes, pos: int, end: int, number: int, out: dict[str, Any]) -> dict[str, Any]:
-    """The KeyValue entries of field `number` of the message between pos and end, added to `out`."""
+def key_values(data: bytes, pos: int, end: int, number: int, out: dict[str, Any]) -> dict[str, Any]:
+    """The KeyValue entries of field `number` of the message between pos and end (1 in KeyValueList
+    and Resource), added to `out`."""
     wanted = (number << 3) | LEN
     while pos < end:
         key, pos = varint(data, pos)

@@ -13,6 +13,7 @@ from spanscope.collector.normalize.wrappers import WrapperTracker
 from spanscope.collector.storage import ENGINE_CACHES, Storage
 
 from tests.collector_process import CollectorProcess
+from tests.test_wrappers import mark
 
 
 def _child(trace: int, parent: str) -> dict[str, object]:
@@ -30,27 +31,27 @@ def test_the_embedded_engine_runs_with_capped_caches(collector: CollectorProcess
 def test_the_wrapper_tracker_keeps_at_most_its_capacity() -> None:
     tracker = WrapperTracker(capacity=100)
     for trace in range(1_000):
-        tracker.mark([_child(trace, "p" * 16)])
+        mark(tracker, [_child(trace, "p" * 16)])
     assert 50 <= len(tracker) <= 100
 
 
 def test_a_wrapper_is_recognised_after_the_tracker_rotated() -> None:
     tracker = WrapperTracker(capacity=10)
-    tracker.mark([_child(1, "wrapper")])
+    mark(tracker, [_child(1, "wrapper")])
     for trace in range(2, 8):  # one rotation: the first child's parent is in the older generation
-        tracker.mark([_child(trace, "other")])
+        mark(tracker, [_child(trace, "other")])
     wrapper = {"trace_id": f"{1:032x}", "span_id": "wrapper", "parent_span_id": "", "kind": "generation"}
-    tracker.mark([wrapper])
+    mark(tracker, [wrapper])
     assert wrapper["is_llm_call"] == 0
 
 
 def test_a_wrapper_whose_children_were_forgotten_counts_as_a_call() -> None:
     tracker = WrapperTracker(capacity=10)
-    tracker.mark([_child(1, "wrapper")])
+    mark(tracker, [_child(1, "wrapper")])
     for trace in range(2, 20):
-        tracker.mark([_child(trace, "other")])
+        mark(tracker, [_child(trace, "other")])
     wrapper = {"trace_id": f"{1:032x}", "span_id": "wrapper", "parent_span_id": "", "kind": "generation"}
-    tracker.mark([wrapper])
+    mark(tracker, [wrapper])
     assert "is_llm_call" not in wrapper
 
 

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from spanscope.collector.normalize.wrappers import WrapperTracker
+from typing import Any
+
+from spanscope.collector.normalize.wrappers import LLM_KINDS, WrapperTracker, as_wrapper
+
+
+def mark(tracker: WrapperTracker, rows: list[dict[str, Any]]) -> None:
+    """What the ingest path does with a request's rows: generation rows that wrap others become wrappers."""
+    llm = [r for r in rows if r.get("kind") in LLM_KINDS]
+    for i in tracker.wrappers([(r["trace_id"], r["span_id"], r.get("parent_span_id") or "") for r in llm]):
+        as_wrapper(llm[i])
 
 
 def _gen(span: str, parent: str = "", **cols: object) -> dict[str, object]:
@@ -34,7 +43,7 @@ def test_an_observe_generation_around_an_instrumented_call_is_not_a_second_llm_c
         cost_usd=0.01,
         cost_source="price_table",
     )
-    WrapperTracker().mark([inner, outer])
+    mark(WrapperTracker(), [inner, outer])
     assert inner["is_llm_call"] == 1 and inner["cost_usd"] == 0.01
     assert outer["is_llm_call"] == 0
     assert "cost_usd" not in outer and "input_tokens" not in outer and "cost_source" not in outer
@@ -48,9 +57,9 @@ def test_an_observe_generation_around_an_instrumented_call_is_not_a_second_llm_c
 
 def test_the_parent_arriving_in_a_later_batch_is_still_recognised() -> None:
     tracker = WrapperTracker()
-    tracker.mark([_gen("child", "parent")])
+    mark(tracker, [_gen("child", "parent")])
     parent = _gen("parent")
-    tracker.mark([parent])
+    mark(tracker, [parent])
     assert parent["is_llm_call"] == 0
 
 
@@ -58,13 +67,13 @@ def test_a_fallback_wrapper_stays_the_logical_call() -> None:
     attempt = _gen("a1", "fb", is_llm_call=0, fallback_attempt=1)
     wrapper = _gen("fb", "so", fallback_attempts=2, fallback_used=1)
     structured = _gen("so", output_validated=1, output_valid=1)
-    WrapperTracker().mark([attempt, wrapper, structured])
+    mark(WrapperTracker(), [attempt, wrapper, structured])
     assert (attempt["is_llm_call"], wrapper["is_llm_call"], structured["is_llm_call"]) == (0, 1, 0)
 
 
 def test_a_generation_without_generation_children_is_untouched() -> None:
     row = _gen("solo", "chain-span", input_tokens=5, cost_usd=0.1)
-    WrapperTracker().mark(
+    mark(WrapperTracker(),
         [row, {"trace_id": "t" * 32, "span_id": "chain-span", "parent_span_id": "", "kind": "chain"}]
     )
     assert row["is_llm_call"] == 1 and row["input_tokens"] == 5

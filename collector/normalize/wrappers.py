@@ -63,13 +63,6 @@ class WrapperTracker:
                 found.append(i)
         return found
 
-    def mark(self, rows: list[dict[str, Any]]) -> None:
-        """Makes the wrappers among these rows wrappers (see `as_wrapper`)."""
-        llm = [r for r in rows if r.get("kind") in LLM_KINDS]
-        calls = [(r["trace_id"], r["span_id"], r.get("parent_span_id") or "") for r in llm]
-        for i in self.wrappers(calls):
-            as_wrapper(llm[i])
-
 
 def as_wrapper(row: dict[str, Any]) -> None:
     """Makes a generation row the wrapper of the calls it contains."""
